@@ -1,0 +1,57 @@
+"""Django admin for levels, sessions (with their transcript in order) and messages."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from audio_chat.models import ChatMessage, ChatSession, Level
+
+
+@admin.register(Level)
+class LevelAdmin(admin.ModelAdmin[Level]):
+    list_display = ["slug", "title", "hint_count", "updated_at"]
+    search_fields = ["slug", "title", "description"]
+    prepopulated_fields = {"slug": ["title"]}
+
+    @admin.display(description="Hints")
+    def hint_count(self, level: Level) -> int:
+        return len(level.hints)
+
+
+TRANSCRIPT_FIELDS: tuple[str, ...] = ("created_at", "sender", "message_type", "text", "interrupted", "mode", "model")
+
+
+class TranscriptInline(admin.TabularInline[ChatMessage, ChatSession]):
+    model = ChatMessage
+    fields = TRANSCRIPT_FIELDS
+    readonly_fields = TRANSCRIPT_FIELDS
+    ordering = ["created_at", "id"]
+    extra = 0
+    can_delete = False
+    verbose_name = "turn"
+    verbose_name_plural = "Transcript"
+
+    def has_add_permission(self, request: HttpRequest, obj: ChatSession | None = None) -> bool:
+        return False
+
+
+@admin.register(ChatSession)
+class ChatSessionAdmin(admin.ModelAdmin[ChatSession]):
+    list_display = ["id", "level", "child_age", "is_active", "created_at", "ended_at"]
+    list_filter = ["is_active", "level"]
+    search_fields = ["id", "level_description"]
+    readonly_fields = ["id", "created_at", "updated_at", "ended_at", "live_resumption_updated_at", "token_usage"]
+    inlines = [TranscriptInline]
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(admin.ModelAdmin[ChatMessage]):
+    list_display = ["created_at", "session", "sender", "message_type", "short_text", "interrupted", "mode", "model"]
+    list_filter = ["sender", "message_type", "mode", "interrupted"]
+    search_fields = ["session__id"]
+    readonly_fields = ["created_at"]
+
+    @admin.display(description="Text")
+    def short_text(self, message: ChatMessage) -> str:
+        return message.text if len(message.text) <= 80 else message.text[:77] + "…"

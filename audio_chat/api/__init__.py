@@ -1,0 +1,1 @@
+"""The REST API of audio-chat (DRF), described by an OpenAPI schema."""

@@ -1,0 +1,121 @@
+"""Request and response shapes of the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from audio_chat.models import MAX_CHILD_AGE, MIN_CHILD_AGE, ChatMessage, ChatSession, Level
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans and other non-strings instead of converting them."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class HintSerializer(serializers.Serializer[dict[str, Any]]):
+    topic = StrictCharField(max_length=200)
+    examples = serializers.ListField(child=StrictCharField(max_length=300), max_length=20, required=False, default=list)
+    text = StrictCharField(max_length=1000)
+
+
+class LevelSerializer(serializers.ModelSerializer[Level]):
+    hints = HintSerializer(many=True, required=False)
+
+    class Meta:
+        model = Level
+        fields = ["slug", "title", "description", "hints", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class ChatSessionSerializer(serializers.ModelSerializer[ChatSession]):
+    level: serializers.SlugRelatedField[Level] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = ChatSession
+        fields = [
+            "id",
+            "level",
+            "level_description",
+            "child_age",
+            "initial_message",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
+class ChatSessionCreateSerializer(serializers.Serializer[dict[str, Any]]):
+    level = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Level.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A level from the catalog, by slug.",
+    )
+    level_description = StrictCharField(
+        max_length=5000, required=False, allow_blank=True, help_text="Free text; required when no level is given."
+    )
+    child_age = serializers.IntegerField(min_value=MIN_CHILD_AGE, max_value=MAX_CHILD_AGE)
+    initial_message = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("level") and not attrs.get("level_description", "").strip():
+            raise serializers.ValidationError({"level_description": "Give a level (slug) or a level_description."})
+        return attrs
+
+
+class ChatSessionCreatedSerializer(ChatSessionSerializer):
+    client_token = serializers.CharField(read_only=True, help_text="For the game client's WebSocket (?token=).")
+    client_token_expires_at = serializers.DateTimeField(read_only=True)
+    websocket_path = serializers.CharField(read_only=True)
+
+    class Meta(ChatSessionSerializer.Meta):
+        fields = [*ChatSessionSerializer.Meta.fields, "client_token", "client_token_expires_at", "websocket_path"]
+        read_only_fields = fields
+
+
+class ChatMessageSerializer(serializers.ModelSerializer[ChatMessage]):
+    class Meta:
+        model = ChatMessage
+        fields = ["id", "session", "sender", "message_type", "text", "interrupted", "mode", "model", "created_at"]
+        read_only_fields = fields
+
+
+class MessageCreateSerializer(serializers.Serializer[dict[str, Any]]):
+    content = StrictCharField(max_length=settings.MAX_TEXT_MESSAGE_CHARS, help_text="The child's typed message.")
+
+
+class MessageExchangeSerializer(serializers.Serializer[dict[str, Any]]):
+    message = ChatMessageSerializer(help_text="The child's message, as stored.")
+    reply = ChatMessageSerializer(help_text="The helper's reply, as stored.")
+
+
+class HistoryQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    session_id = serializers.UUIDField()
+    limit = serializers.IntegerField(required=False, help_text="1-200 (clamped), default 50.")
+
+
+class HistorySerializer(serializers.Serializer[dict[str, Any]]):
+    session_id = serializers.UUIDField()
+    count = serializers.IntegerField()
+    messages = ChatMessageSerializer(many=True)
+
+
+class HealthSerializer(serializers.Serializer[dict[str, Any]]):
+    status = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["live", "text", "offline"])
+    text_models = serializers.ListField(child=serializers.CharField())
+    live_models = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,163 @@
+"""REST endpoints: thin views that validate, call a service and serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audio_chat import brains, services
+from audio_chat.api import serializers as s
+from audio_chat.models import ChatMessage, ChatSession, Level
+from audio_chat.tokens import issue_client_token
+from voice.providers.base import BrainError
+from voice.session import TextConversation
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+class HealthApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=s.HealthSerializer, summary="Liveness, and which brain is active")
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "status": "ok",
+                "mode": brains.active_mode().value,
+                "text_models": settings.TEXT_MODELS,
+                "live_models": settings.LIVE_MODELS,
+            }
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the level catalog"),
+    create=extend_schema(summary="Add a level with its hints"),
+    retrieve=extend_schema(summary="One level with its hints"),
+    update=extend_schema(summary="Replace a level"),
+    partial_update=extend_schema(summary="Change part of a level"),
+    destroy=extend_schema(summary="Remove a level"),
+)
+class LevelViewSet(viewsets.ModelViewSet[Level]):
+    """The game's level catalog with its authored hints."""
+
+    queryset = Level.objects.all()
+    serializer_class = s.LevelSerializer
+    lookup_field = "slug"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List chat sessions, newest first"),
+    retrieve=extend_schema(summary="One chat session"),
+)
+class ChatSessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[ChatSession],
+):
+    """Chat sessions: one child's conversation about one level."""
+
+    queryset = ChatSession.objects.select_related("level")
+    serializer_class = s.ChatSessionSerializer
+    lookup_value_regex = UUID_PATTERN
+
+    @extend_schema(
+        request=s.ChatSessionCreateSerializer,
+        responses={201: s.ChatSessionCreatedSerializer},
+        summary="Start a chat session; returns the game client's token",
+    )
+    def create(self, request: Request) -> Response:
+        serializer = s.ChatSessionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_create(**serializer.validated_data)
+        token, expires_at = issue_client_token(str(session.id))
+        body = {
+            **s.ChatSessionSerializer(session).data,
+            "client_token": token,
+            "client_token_expires_at": serializers.DateTimeField().to_representation(expires_at),
+            "websocket_path": f"/ws/audio-chat/{session.id}/",
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Erase the session and everything stored for it", responses={204: None})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.session_delete(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=s.ChatSessionSerializer, summary="End the session")
+    @action(detail=True, methods=["post"])
+    def end_session(self, request: Request, pk: str | None = None) -> Response:
+        session = services.session_end(self.get_object())
+        return Response(s.ChatSessionSerializer(session).data)
+
+    @extend_schema(methods=["GET"], responses=s.ChatMessageSerializer(many=True), summary="The session's messages")
+    @extend_schema(
+        methods=["POST"],
+        request=s.MessageCreateSerializer,
+        responses={201: s.MessageExchangeSerializer, 503: None},
+        summary="Send the child's typed message; the helper answers",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        if request.method == "GET":
+            paginator = LimitOffsetPagination()
+            page = paginator.paginate_queryset(ChatMessage.objects.filter(session=session), request, view=self)
+            return paginator.get_paginated_response(s.ChatMessageSerializer(page, many=True).data)
+        serializer = s.MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not session.is_active:
+            return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
+        store = services.DjangoConversationStore(session)
+        conversation = TextConversation(
+            context=services.conversation_context(session),
+            store=store,
+            brain=brains.text_brain(),
+            history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
+        )
+        try:
+            async_to_sync(conversation.answer)(serializer.validated_data["content"])
+        except BrainError:
+            return Response(
+                {"detail": "The helper cannot answer right now. Please try again."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        child_message, reply = store.saved
+        body = {"message": s.ChatMessageSerializer(child_message).data, "reply": s.ChatMessageSerializer(reply).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class HistoryApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("session_id", str, required=True, description="The session's UUID."),
+            OpenApiParameter("limit", int, description="How many of the newest messages: 1-200 (clamped), default 50."),
+        ],
+        responses=s.HistorySerializer,
+        summary="A session's newest messages, oldest first",
+    )
+    def get(self, request: Request) -> Response:
+        query = s.HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        session = get_object_or_404(ChatSession, pk=query.validated_data["session_id"])
+        limit = services.clamp_history_limit(query.validated_data.get("limit", services.HISTORY_LIMIT_DEFAULT))
+        messages = services.recent_messages(session, limit)
+        return Response(
+            {
+                "session_id": session.id,
+                "count": len(messages),
+                "messages": s.ChatMessageSerializer(messages, many=True).data,
+            }
+        )

@@ -1,0 +1,9 @@
+"""App configuration for audio_chat."""
+
+from django.apps import AppConfig
+
+
+class AudioChatConfig(AppConfig):
+    name = "audio_chat"
+    verbose_name = "Audio chat"
+    default_auto_field = "django.db.models.BigAutoField"

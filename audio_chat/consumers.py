@@ -1,0 +1,92 @@
+"""The WebSocket consumer: authenticates, then moves frames between the client and the realtime core."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from audio_chat import brains, services
+from audio_chat.db import db_async
+from audio_chat.models import ChatMessage, ChatSession
+from audio_chat.tokens import InvalidClientToken, check_client_token
+from voice import protocol
+from voice.session import ChatConnection, TextConversation
+
+logger = logging.getLogger(__name__)
+
+
+class ConnectionRefused(Exception):
+    def __init__(self, code: protocol.CloseCode) -> None:
+        super().__init__(code.name)
+        self.code = code
+
+
+@db_async
+def _open_session(session_id: str, token: str | None) -> tuple[ChatSession, int]:
+    try:
+        check_client_token(token, session_id)
+    except InvalidClientToken:
+        raise ConnectionRefused(protocol.CloseCode.UNAUTHORIZED) from None
+    session = ChatSession.objects.select_related("level").filter(pk=session_id).first()
+    if session is None:
+        raise ConnectionRefused(protocol.CloseCode.SESSION_NOT_FOUND)
+    if not session.is_active:
+        raise ConnectionRefused(protocol.CloseCode.SESSION_ENDED)
+    return session, ChatMessage.objects.filter(session=session).count()
+
+
+class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
+    """``ws/audio-chat/{session_id}/?token=…``: binary frames are audio, text frames are JSON messages."""
+
+    connection: ChatConnection | None = None
+
+    async def connect(self) -> None:
+        # Accept first so that refusals carry our close code; a refused handshake reaches browsers as a bare 1006.
+        await self.accept()
+        session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
+        token = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("token", [None])[0]
+        try:
+            session, history_count = await _open_session(session_id, token)
+        except ConnectionRefused as refused:
+            await self.close(code=refused.code)
+            return
+        brain = brains.text_brain()
+        conversation = TextConversation(
+            context=services.conversation_context(session),
+            store=services.DjangoConversationStore(session),
+            brain=brain,
+            history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
+        )
+        self.connection = ChatConnection(
+            conversation=conversation, send_json=self.send_json, max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS
+        )
+        await self.send_json(
+            protocol.connection_message(
+                session_id=session_id,
+                mode=brain.mode.value,
+                model=brain.model,
+                history_message_count=history_count,
+            )
+        )
+        self.connection.start()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.connection is None:
+            return
+        if bytes_data is not None:
+            await self.connection.receive_bytes(bytes_data)
+        elif text_data is not None:
+            await self.connection.receive_text(text_data)
+
+    async def disconnect(self, code: int) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))

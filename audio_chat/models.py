@@ -1,0 +1,115 @@
+"""What audio-chat stores: the game's levels, chat sessions and every turn of their conversations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+MIN_CHILD_AGE = 4
+MAX_CHILD_AGE = 10
+
+
+def validate_hints(value: Any) -> None:
+    """A level's hints: a list of {topic, examples: [str, …], text}, each with a topic and a text."""
+    if not isinstance(value, list):
+        raise ValidationError("Hints must be a list.")
+    for number, hint in enumerate(value, start=1):
+        if not isinstance(hint, dict):
+            raise ValidationError(f"Hint {number} must be an object with topic, examples and text.")
+        unknown = set(hint) - {"topic", "examples", "text"}
+        if unknown:
+            raise ValidationError(f"Hint {number} has unknown fields: {', '.join(sorted(unknown))}.")
+        for key in ("topic", "text"):
+            if not isinstance(hint.get(key), str) or not hint[key].strip():
+                raise ValidationError(f"Hint {number} needs a non-empty '{key}'.")
+        examples = hint.get("examples", [])
+        if not isinstance(examples, list) or not all(isinstance(e, str) and e.strip() for e in examples):
+            raise ValidationError(f"Hint {number}: 'examples' must be a list of non-empty strings.")
+
+
+class Level(models.Model):
+    """A level of the game, with the hints its authors wrote for children who get stuck."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    hints = models.JSONField(default=list, blank=True, validators=[validate_hints])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.slug})"
+
+
+class ChatSession(models.Model):
+    """One child's conversation with the helper about one level; later connections continue it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    level = models.ForeignKey(Level, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions")
+    level_description = models.TextField(blank=True)
+    child_age = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(MIN_CHILD_AGE), MaxValueValidator(MAX_CHILD_AGE)]
+    )
+    initial_message = models.TextField(blank=True)
+    voice_name = models.CharField(max_length=60, blank=True, help_text="Overrides the default voice when set.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Live API resumption state, kept here so that any worker can resume the upstream session.
+    live_model = models.CharField(max_length=120, blank=True)
+    live_resumption_handle = models.TextField(blank=True)
+    live_resumption_updated_at = models.DateTimeField(null=True, blank=True)
+    token_usage = models.JSONField(default=dict, blank=True, help_text="Token counts by modality.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(child_age__gte=MIN_CHILD_AGE, child_age__lte=MAX_CHILD_AGE),
+                name="chat_session_child_age_4_to_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.id} (age {self.child_age})"
+
+
+class ChatMessage(models.Model):
+    """One turn: typed, or spoken and transcribed, by the child or the helper."""
+
+    class Sender(models.TextChoices):
+        CHILD = "child", "Child"
+        ASSISTANT = "assistant", "Helper"
+
+    class MessageType(models.TextChoices):
+        TEXT = "text", "Text"
+        AUDIO = "audio", "Audio"
+
+    class Mode(models.TextChoices):
+        LIVE = "live", "Gemini Live"
+        TEXT = "text", "Gemini text"
+        OFFLINE = "offline", "Offline"
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
+    text = models.TextField(help_text="For audio, the transcript.")
+    interrupted = models.BooleanField(default=False)
+    mode = models.CharField(max_length=10, choices=Mode.choices, blank=True)
+    model = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["session", "created_at"], name="message_session_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_sender_display()}: {self.text[:60]}"

@@ -1,0 +1,133 @@
+"""Session, message and level operations; views, the consumer and commands go through these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audio_chat.db import db_async
+from audio_chat.models import ChatMessage, ChatSession, Level
+from voice.conversation import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
+
+HISTORY_LIMIT_DEFAULT = 50
+HISTORY_LIMIT_MAX = 200
+
+
+def level_context(session: ChatSession) -> LevelContext:
+    """The level as the helper sees it: the catalog entry with its hints, or the free-text description."""
+    level = session.level
+    if level is None:
+        return LevelContext(title="", description=session.level_description)
+    hints = tuple(Hint(topic=h["topic"], text=h["text"], examples=tuple(h.get("examples", []))) for h in level.hints)
+    description = level.description
+    if session.level_description and session.level_description != level.description:
+        description = f"{level.description}\n{session.level_description}"
+    return LevelContext(title=level.title, description=description, hints=hints)
+
+
+def conversation_context(session: ChatSession) -> ConversationContext:
+    return ConversationContext(
+        session_id=str(session.id),
+        child_age=session.child_age,
+        level=level_context(session),
+        initial_message=session.initial_message,
+        voice_name=session.voice_name,
+    )
+
+
+@transaction.atomic
+def session_create(
+    *, child_age: int, level: Level | None = None, level_description: str = "", initial_message: str = ""
+) -> ChatSession:
+    session = ChatSession(
+        child_age=child_age,
+        level=level,
+        level_description=level_description or (level.description if level else ""),
+        initial_message=initial_message,
+    )
+    session.full_clean()
+    session.save()
+    return session
+
+
+def session_end(session: ChatSession) -> ChatSession:
+    if session.is_active:
+        session.is_active = False
+        session.ended_at = timezone.now()
+        session.save(update_fields=["is_active", "ended_at", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def session_delete(session: ChatSession) -> None:
+    """Erase the session and everything stored for it."""
+    ChatMessage.objects.filter(session=session).delete()
+    session.delete()
+
+
+def message_create(
+    *,
+    session: ChatSession,
+    sender: str,
+    text: str,
+    message_type: str = ChatMessage.MessageType.TEXT,
+    mode: str = "",
+    model: str = "",
+    interrupted: bool = False,
+) -> ChatMessage:
+    message = ChatMessage(
+        session=session,
+        sender=sender,
+        message_type=message_type,
+        text=text,
+        mode=mode,
+        model=model,
+        interrupted=interrupted,
+    )
+    message.full_clean(exclude=["session"])
+    message.save()
+    return message
+
+
+def recent_messages(session: ChatSession, limit: int) -> list[ChatMessage]:
+    """The newest ``limit`` messages of a session, oldest first."""
+    newest = ChatMessage.objects.filter(session=session).order_by("-created_at", "-id")[:limit]
+    return list(reversed(newest))
+
+
+def clamp_history_limit(raw: Any) -> int:
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        return HISTORY_LIMIT_DEFAULT
+    return max(1, min(HISTORY_LIMIT_MAX, limit))
+
+
+class DjangoConversationStore:
+    """The realtime core's :class:`voice.session.ConversationStore`, backed by the ORM off the event loop."""
+
+    def __init__(self, session: ChatSession) -> None:
+        self._session = session
+        self.saved: list[ChatMessage] = []
+
+    async def recent_turns(self, limit: int) -> list[Turn]:
+        return await db_async(self._recent_turns)(limit)
+
+    async def add_turn(self, speaker: Speaker, text: str, *, mode: Mode | None, model: str) -> None:
+        await db_async(self._add_turn)(speaker, text, mode=mode, model=model)
+
+    def _recent_turns(self, limit: int) -> list[Turn]:
+        return [Turn(Speaker(m.sender), m.text) for m in recent_messages(self._session, limit)]
+
+    def _add_turn(self, speaker: Speaker, text: str, *, mode: Mode | None, model: str) -> None:
+        self.saved.append(
+            message_create(
+                session=self._session,
+                sender=speaker.value,
+                text=text,
+                mode=mode.value if mode else "",
+                model=model,
+            )
+        )

@@ -1,0 +1,63 @@
+// The audio-chat WebSocket protocol. Generated from voice/protocol.py by
+// scripts/generate_protocol_js.py: do not edit by hand.
+
+export const ClientMessageTypes = Object.freeze({
+  "TEXT": "text",
+  "AUDIO_BASE64": "audio_base64",
+  "AUDIO_END": "audio_end",
+  "PING": "ping"
+});
+
+export const ServerMessageTypes = Object.freeze({
+  "CONNECTION": "connection",
+  "INPUT_TRANSCRIPT": "input_transcript",
+  "OUTPUT_TRANSCRIPT": "output_transcript",
+  "RESPONSE": "response",
+  "INTERRUPTED": "interrupted",
+  "TURN_COMPLETE": "turn_complete",
+  "STATUS": "status",
+  "ERROR": "error",
+  "PONG": "pong"
+});
+
+export const StatusStates = Object.freeze({
+  "RECONNECTING": "reconnecting",
+  "RESUMED": "resumed",
+  "FALLBACK": "fallback"
+});
+
+export const CloseCodes = Object.freeze({
+  "MESSAGE_TOO_BIG": 1009,
+  "INTERNAL_ERROR": 1011,
+  "SESSION_NOT_FOUND": 4004,
+  "SESSION_ENDED": 4010,
+  "LIMIT_REACHED": 4029,
+  "UNAUTHORIZED": 4401,
+  "ORIGIN_NOT_ALLOWED": 4403
+});
+
+export const ErrorCodes = Object.freeze({
+  "INVALID_JSON": "invalid_json",
+  "NOT_AN_OBJECT": "not_an_object",
+  "UNKNOWN_TYPE": "unknown_type",
+  "INVALID_FIELD": "invalid_field",
+  "TEXT_TOO_LONG": "text_too_long",
+  "INVALID_AUDIO": "invalid_audio",
+  "AUDIO_UNSUPPORTED": "audio_unsupported",
+  "HELPER_UNAVAILABLE": "helper_unavailable"
+});
+
+export const AudioFormats = Object.freeze({
+  "input": {
+    "encoding": "pcm_s16le",
+    "sample_rate": 16000,
+    "channels": 1
+  },
+  "output": {
+    "encoding": "pcm_s16le",
+    "sample_rate": 24000,
+    "channels": 1
+  }
+});
+
+export const MaxAudioFrameBytes = Object.freeze(65536);

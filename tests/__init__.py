@@ -1,0 +1,1 @@
+"""The audio-chat test suite; its layout mirrors the source tree."""

@@ -1,0 +1,34 @@
+"""Management commands: the demo catalog, API keys and the engine check."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from rest_framework_api_key.models import APIKey
+
+from audio_chat.models import Level
+
+pytestmark = pytest.mark.django_db
+
+
+def test_loading_the_demo_catalog_twice_leaves_one_copy_with_hints() -> None:
+    call_command("load_demo_levels", stdout=io.StringIO())
+    Level.objects.filter(slug="cloud-jump").update(title="changed")
+    call_command("load_demo_levels", stdout=io.StringIO())
+    assert 3 <= Level.objects.count() <= 4
+    assert Level.objects.get(slug="cloud-jump").title == "Cloud Jump"
+    assert all(level.hints and all(h["examples"] for h in level.hints) for level in Level.objects.all())
+
+
+def test_create_api_key_prints_a_working_key() -> None:
+    out = io.StringIO()
+    call_command("create_api_key", "studio backend", stdout=out)
+    assert APIKey.objects.is_valid(out.getvalue().strip())
+
+
+def test_check_engine_loads_the_embedding_model() -> None:
+    out = io.StringIO()
+    call_command("check_engine", stdout=out)
+    assert "Offline engine ready" in out.getvalue()

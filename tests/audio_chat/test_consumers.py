@@ -1,0 +1,166 @@
+"""The WebSocket consumer: who may connect, the connection message, typed turns, pings and bad frames."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+
+from audio_chat.models import ChatMessage, ChatSession
+from audio_chat.services import message_create, session_end
+from audio_chat.tokens import issue_client_token
+from config.asgi import application
+from voice.protocol import AUDIO_FORMATS, CloseCode
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+REPLY_TIMEOUT = 10
+
+
+def communicator(session_id: str, token: str | None) -> WebsocketCommunicator:
+    query = "" if token is None else f"?token={token}"
+    return WebsocketCommunicator(application, f"/ws/audio-chat/{session_id}/{query}")
+
+
+async def open_chat(session: ChatSession, token: str) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    ws = communicator(str(session.id), token)
+    connected, _ = await ws.connect()
+    assert connected
+    return ws, await ws.receive_json_from(timeout=REPLY_TIMEOUT)
+
+
+@pytest.fixture
+async def chat(session: ChatSession, client_token: str) -> AsyncIterator[WebsocketCommunicator]:
+    ws, first = await open_chat(session, client_token)
+    assert first["type"] == "connection"
+    yield ws
+    await ws.disconnect()
+
+
+async def closed_with(ws: WebsocketCommunicator) -> int:
+    connected, _ = await ws.connect()
+    assert connected, "the consumer accepts first so that the close code reaches the client"
+    output = await ws.receive_output(timeout=REPLY_TIMEOUT)
+    assert output["type"] == "websocket.close"
+    return int(output["code"])
+
+
+async def test_connection_message_comes_first_and_describes_the_session(session, client_token) -> None:
+    await database_sync_to_async(message_create)(session=session, sender="child", text="earlier")
+    ws, first = await open_chat(session, client_token)
+    assert first == {
+        "type": "connection",
+        "session_id": str(session.id),
+        "mode": "offline",
+        "model": "all-MiniLM-L6-v2",
+        "audio_format": AUDIO_FORMATS,
+        "history_message_count": 1,
+    }
+    await ws.disconnect()
+
+
+async def test_a_typed_message_gets_a_response_and_both_turns_are_stored(chat, session) -> None:
+    await chat.send_json_to({"type": "text", "content": "How do I open the red door?"})
+    reply = await chat.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert reply["type"] == "response"
+    assert "key" in reply["content"]
+    stored = await database_sync_to_async(lambda: list(ChatMessage.objects.values_list("sender", "text", "mode")))()
+    assert stored == [("child", "How do I open the red door?", ""), ("assistant", reply["content"], "offline")]
+
+
+async def test_ping_is_answered_with_pong(chat) -> None:
+    await chat.send_json_to({"type": "ping"})
+    assert await chat.receive_json_from(timeout=REPLY_TIMEOUT) == {"type": "pong"}
+
+
+async def test_a_later_connection_continues_the_same_conversation(session, client_token) -> None:
+    ws, _ = await open_chat(session, client_token)
+    await ws.send_json_to({"type": "text", "content": "where is the key"})
+    await ws.receive_json_from(timeout=REPLY_TIMEOUT)
+    await ws.disconnect()
+    again, first = await open_chat(session, client_token)
+    assert first["history_message_count"] == 2
+    await again.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "invalid_json"),
+        ("[1, 2]", "not_an_object"),
+        ('"text"', "not_an_object"),
+        ('{"type": "dance"}', "unknown_type"),
+        ('{"content": "no type"}', "unknown_type"),
+        ('{"type": "text"}', "invalid_field"),
+        ('{"type": "text", "content": 42}', "invalid_field"),
+        ('{"type": "text", "content": "   "}', "invalid_field"),
+    ],
+)
+async def test_a_malformed_frame_gets_an_error_and_the_socket_stays_usable(chat, frame: str, code: str) -> None:
+    await chat.send_to(text_data=frame)
+    error = await chat.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert error["type"] == "error"
+    assert error["code"] == code
+    assert error["message"]
+    await chat.send_json_to({"type": "ping"})
+    assert await chat.receive_json_from(timeout=REPLY_TIMEOUT) == {"type": "pong"}
+    assert await database_sync_to_async(ChatMessage.objects.count)() == 0
+
+
+async def test_an_overlong_text_is_refused_and_not_stored(chat) -> None:
+    await chat.send_json_to({"type": "text", "content": "a" * 2001})
+    error = await chat.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert error["code"] == "text_too_long"
+    assert await database_sync_to_async(ChatMessage.objects.count)() == 0
+
+
+@pytest.mark.parametrize(("frame", "code"), [(b"", "invalid_audio"), (b"\x01\x02\x03", "invalid_audio")])
+async def test_bad_audio_frames_get_an_error(chat, frame: bytes, code: str) -> None:
+    # send_to() cannot send an empty frame, so send the ASGI event itself.
+    await chat.send_input({"type": "websocket.receive", "bytes": frame})
+    assert (await chat.receive_json_from(timeout=REPLY_TIMEOUT))["code"] == code
+
+
+async def test_audio_is_refused_clearly_until_a_voice_mode_is_available(chat) -> None:
+    await chat.send_to(bytes_data=b"\x00\x00" * 320)
+    assert (await chat.receive_json_from(timeout=REPLY_TIMEOUT))["code"] == "audio_unsupported"
+
+
+async def test_a_missing_token_closes_4401(session) -> None:
+    assert await closed_with(communicator(str(session.id), None)) == CloseCode.UNAUTHORIZED
+
+
+async def test_a_wrong_token_closes_4401(session) -> None:
+    assert await closed_with(communicator(str(session.id), "forged:token:value")) == CloseCode.UNAUTHORIZED
+
+
+async def test_another_sessions_token_closes_4401(session, castle) -> None:
+    other = await database_sync_to_async(ChatSession.objects.create)(child_age=5, level=castle)
+    token, _ = issue_client_token(str(other.id))
+    assert await closed_with(communicator(str(session.id), token)) == CloseCode.UNAUTHORIZED
+
+
+async def test_an_unknown_session_closes_4004(db) -> None:
+    missing = str(uuid.uuid4())
+    token, _ = issue_client_token(missing)
+    assert await closed_with(communicator(missing, token)) == CloseCode.SESSION_NOT_FOUND
+
+
+async def test_an_ended_session_closes_4010(session, client_token) -> None:
+    await database_sync_to_async(session_end)(session)
+    assert await closed_with(communicator(str(session.id), client_token)) == CloseCode.SESSION_ENDED
+
+
+async def test_replies_are_answered_in_order(chat) -> None:
+    questions = ["where is the key", "how do I use the key"]
+    for question in questions:
+        await chat.send_to(text_data=json.dumps({"type": "text", "content": question}))
+    first = await chat.receive_json_from(timeout=REPLY_TIMEOUT)
+    second = await chat.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert "blue" in first["content"]
+    assert "hold the key" in second["content"]

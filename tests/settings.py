@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings with a test secret, in-memory SQLite and the offline brain."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-for-the-audio-chat-suite-only-0123456789")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+os.environ.setdefault("GEMINI_API_KEY", "")
+os.environ.pop("REDIS_URL", None)
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests run with DEBUG off but without collectstatic: serve static files from the apps' folders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,1 @@
+"""The offline engine: models that ship inside Python packages, run on this machine's CPU."""

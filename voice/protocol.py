@@ -1,0 +1,222 @@
+"""The browser WebSocket protocol: message types, close codes, and the decoder and encoders for them.
+
+This module is the one definition of the protocol. The JavaScript client's ``protocol.js`` is generated
+from :func:`protocol_spec` (``python scripts/generate_protocol_js.py``) and a test keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+INPUT_SAMPLE_RATE_HZ: Final = 16_000
+OUTPUT_SAMPLE_RATE_HZ: Final = 24_000
+MAX_AUDIO_FRAME_BYTES: Final = 64 * 1024
+DEFAULT_MAX_TEXT_CHARS: Final = 2000
+
+
+class ClientMessageType(enum.StrEnum):
+    TEXT = "text"
+    AUDIO_BASE64 = "audio_base64"
+    AUDIO_END = "audio_end"
+    PING = "ping"
+
+
+class ServerMessageType(enum.StrEnum):
+    CONNECTION = "connection"
+    INPUT_TRANSCRIPT = "input_transcript"
+    OUTPUT_TRANSCRIPT = "output_transcript"
+    RESPONSE = "response"
+    INTERRUPTED = "interrupted"
+    TURN_COMPLETE = "turn_complete"
+    STATUS = "status"
+    ERROR = "error"
+    PONG = "pong"
+
+
+class StatusState(enum.StrEnum):
+    RECONNECTING = "reconnecting"
+    RESUMED = "resumed"
+    FALLBACK = "fallback"
+
+
+class CloseCode(enum.IntEnum):
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    SESSION_NOT_FOUND = 4004
+    SESSION_ENDED = 4010
+    LIMIT_REACHED = 4029
+    UNAUTHORIZED = 4401
+    ORIGIN_NOT_ALLOWED = 4403
+
+
+class ErrorCode(enum.StrEnum):
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_FIELD = "invalid_field"
+    TEXT_TOO_LONG = "text_too_long"
+    INVALID_AUDIO = "invalid_audio"
+    AUDIO_UNSUPPORTED = "audio_unsupported"
+    HELPER_UNAVAILABLE = "helper_unavailable"
+
+
+AUDIO_FORMATS: Final[dict[str, dict[str, object]]] = {
+    "input": {"encoding": "pcm_s16le", "sample_rate": INPUT_SAMPLE_RATE_HZ, "channels": 1},
+    "output": {"encoding": "pcm_s16le", "sample_rate": OUTPUT_SAMPLE_RATE_HZ, "channels": 1},
+}
+
+
+class ProtocolError(Exception):
+    """A client frame that cannot be used; the connection answers with an ``error`` message and stays open."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TextInput:
+    content: str
+
+
+@dataclass(frozen=True)
+class AudioInput:
+    pcm: bytes
+
+
+@dataclass(frozen=True)
+class AudioEnd:
+    pass
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+ClientMessage = TextInput | AudioInput | AudioEnd | Ping
+
+
+def validate_pcm_frame(pcm: bytes) -> bytes:
+    """Check one uplink audio frame: PCM16 must be non-empty, whole samples, and at most 64 KiB."""
+    if not pcm:
+        raise ProtocolError(ErrorCode.INVALID_AUDIO, "Audio frame is empty.")
+    if len(pcm) % 2:
+        raise ProtocolError(ErrorCode.INVALID_AUDIO, "Audio frame has an odd number of bytes; expected PCM16 samples.")
+    if len(pcm) > MAX_AUDIO_FRAME_BYTES:
+        raise ProtocolError(
+            ErrorCode.INVALID_AUDIO, f"Audio frame is {len(pcm)} bytes; the limit is {MAX_AUDIO_FRAME_BYTES}."
+        )
+    return pcm
+
+
+def _decode_base64_audio(content: str) -> bytes:
+    # Standard and URL-safe alphabets are both accepted, as the Live API does.
+    normalized = content.strip().replace("-", "+").replace("_", "/")
+    normalized += "=" * (-len(normalized) % 4)
+    try:
+        return base64.b64decode(normalized, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(ErrorCode.INVALID_AUDIO, "audio_base64 content is not valid base64.") from None
+
+
+def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> ClientMessage:
+    """Decode one JSON text frame from the client.
+
+    Raises:
+        ProtocolError: the frame is not a JSON object, has an unknown ``type``, or a field is wrong.
+    """
+    try:
+        message = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError(ErrorCode.INVALID_JSON, "Message is not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(ErrorCode.NOT_AN_OBJECT, "Message must be a JSON object with a 'type'.")
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in ClientMessageType.__members__.values():
+        known = ", ".join(t.value for t in ClientMessageType)
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind!r}; expected one of: {known}.")
+    match ClientMessageType(kind):
+        case ClientMessageType.TEXT:
+            content = message.get("content")
+            if not isinstance(content, str) or not content.strip():
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a non-empty string.")
+            if len(content) > max_text_chars:
+                raise ProtocolError(
+                    ErrorCode.TEXT_TOO_LONG, f"'content' is {len(content)} characters; the limit is {max_text_chars}."
+                )
+            return TextInput(content.strip())
+        case ClientMessageType.AUDIO_BASE64:
+            content = message.get("content")
+            if not isinstance(content, str):
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a base64 string of PCM16 audio.")
+            return AudioInput(validate_pcm_frame(_decode_base64_audio(content)))
+        case ClientMessageType.AUDIO_END:
+            return AudioEnd()
+        case ClientMessageType.PING:
+            return Ping()
+
+
+# --- Server messages ------------------------------------------------------------------------------
+
+
+def connection_message(*, session_id: str, mode: str, model: str, history_message_count: int) -> dict[str, Any]:
+    return {
+        "type": ServerMessageType.CONNECTION.value,
+        "session_id": session_id,
+        "mode": mode,
+        "model": model,
+        "audio_format": AUDIO_FORMATS,
+        "history_message_count": history_message_count,
+    }
+
+
+def response_message(content: str) -> dict[str, Any]:
+    return {"type": ServerMessageType.RESPONSE.value, "content": content}
+
+
+def input_transcript_message(text: str, *, final: bool) -> dict[str, Any]:
+    return {"type": ServerMessageType.INPUT_TRANSCRIPT.value, "text": text, "final": final}
+
+
+def output_transcript_message(text: str) -> dict[str, Any]:
+    return {"type": ServerMessageType.OUTPUT_TRANSCRIPT.value, "text": text}
+
+
+def interrupted_message() -> dict[str, Any]:
+    return {"type": ServerMessageType.INTERRUPTED.value}
+
+
+def turn_complete_message(*, interrupted: bool) -> dict[str, Any]:
+    return {"type": ServerMessageType.TURN_COMPLETE.value, "interrupted": interrupted}
+
+
+def status_message(state: StatusState, detail: str = "") -> dict[str, Any]:
+    return {"type": ServerMessageType.STATUS.value, "state": state.value, "detail": detail}
+
+
+def error_message(code: ErrorCode, message: str) -> dict[str, Any]:
+    return {"type": ServerMessageType.ERROR.value, "code": code.value, "message": message}
+
+
+def pong_message() -> dict[str, Any]:
+    return {"type": ServerMessageType.PONG.value}
+
+
+def protocol_spec() -> dict[str, Any]:
+    """Everything a client needs to know about the protocol, as plain data (rendered into protocol.js)."""
+    return {
+        "clientMessageTypes": {t.name: t.value for t in ClientMessageType},
+        "serverMessageTypes": {t.name: t.value for t in ServerMessageType},
+        "statusStates": {s.name: s.value for s in StatusState},
+        "closeCodes": {c.name: c.value for c in CloseCode},
+        "errorCodes": {e.name: e.value for e in ErrorCode},
+        "audioFormats": AUDIO_FORMATS,
+        "maxAudioFrameBytes": MAX_AUDIO_FRAME_BYTES,
+    }
