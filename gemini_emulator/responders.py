@@ -1,0 +1,93 @@
+"""Responders decide what the emulated model hears and says; the server handles the protocol around them."""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+OUTPUT_RATE_HZ = 24_000
+INPUT_RATE_HZ = 16_000
+TONE_LABEL = "[tone]"
+
+
+@dataclass
+class Conversation:
+    """One emulated Live session's state: it outlives a connection when resumed with a handle."""
+
+    model: str
+    system_instruction: str = ""
+    history: list[tuple[str, str]] = field(default_factory=list)  # (role, text); role is "user" or "model"
+
+
+@dataclass(frozen=True)
+class SpokenReply:
+    """What the model says: the output transcript and 24 kHz PCM16 mono audio."""
+
+    text: str
+    audio: bytes
+
+
+class Responder(Protocol):
+    async def transcribe(self, pcm16k: bytes) -> str:
+        """What the model heard in one turn of 16 kHz PCM16 audio."""
+        ...
+
+    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        """The model's answer to ``user_text``; ``conversation.history`` does not include it yet."""
+        ...
+
+
+def tone(seconds: float, *, frequency: float = 440.0, amplitude: float = 0.3) -> bytes:
+    """A syllable-modulated sine wave as 24 kHz PCM16: audible, clearly not speech."""
+    samples = np.arange(int(seconds * OUTPUT_RATE_HZ), dtype=np.float64) / OUTPUT_RATE_HZ
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * 4.0 * samples)
+    wave = amplitude * envelope * np.sin(2 * np.pi * frequency * samples)
+    return (wave * 32767).astype("<i2").tobytes()
+
+
+class ScriptedResponder:
+    """Deterministic replies from a rule table; transcripts of spoken turns are supplied by the test.
+
+    Rules are ``(pattern, reply)`` pairs: the first pattern found (case-insensitive regex) in what the user
+    said chooses the reply. Replies are voiced as a tone, labelled ``[tone]`` in the output transcript.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[tuple[str, str]] = (),
+        *,
+        default_reply: str = "I heard: {user}",
+        transcripts: Iterable[str] = (),
+        seconds_per_character: float = 0.03,
+        max_reply_seconds: float = 6.0,
+    ) -> None:
+        self._rules = [(re.compile(pattern, re.IGNORECASE), reply) for pattern, reply in rules]
+        self._default = default_reply
+        self._transcripts: collections.deque[str] = collections.deque(transcripts)
+        self._seconds_per_character = seconds_per_character
+        self._max_seconds = max_reply_seconds
+
+    def queue_transcript(self, text: str) -> None:
+        """The next spoken turn will be transcribed as ``text``."""
+        self._transcripts.append(text)
+
+    async def transcribe(self, pcm16k: bytes) -> str:
+        if self._transcripts:
+            return self._transcripts.popleft()
+        return f"[speech {len(pcm16k) / 2 / INPUT_RATE_HZ:.1f} s]"
+
+    def reply_text(self, user_text: str) -> str:
+        for pattern, reply in self._rules:
+            if pattern.search(user_text):
+                return reply
+        return self._default.format(user=user_text)
+
+    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        text = self.reply_text(user_text)
+        seconds = min(self._max_seconds, max(0.4, len(text) * self._seconds_per_character))
+        return SpokenReply(text=f"{TONE_LABEL} {text}", audio=tone(seconds))

@@ -1,0 +1,1 @@
+"""Tests for the Gemini Live emulator, driven by the real google-genai SDK."""
