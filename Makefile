@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint types pytest venv system-deps migrate protocol-js postman clean
+.PHONY: run test lint types pytest venv system-deps protocol-js postman bench-offline clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: venv
+# System programs the project runs as separate processes (espeak-ng is GPL-3, so it is never linked).
+system-deps:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	  else echo "espeak-ng is missing: install the 'espeak-ng' package; without it the helper answers in text only"; fi; }
+
+run: venv system-deps
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py load_demo_levels
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py collectstatic --noinput -v0
@@ -35,7 +44,7 @@ lint: venv
 types: venv
 	$(BIN)/mypy
 
-pytest: venv
+pytest: venv system-deps
 	$(BIN)/pytest
 
 test: lint types pytest
@@ -45,6 +54,11 @@ protocol-js: venv
 
 postman: venv
 	$(BIN)/python scripts/generate_postman.py
+
+bench-offline: venv system-deps
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.vad_compare
+	$(BIN)/python -m bench.offline
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache .pytest_cache

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from audio_chat import brains, services
+from audio_chat import brains, engines, services
 from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.tokens import InvalidClientToken, check_client_token
 from voice import protocol
-from voice.session import ChatConnection, TextConversation
+from voice.session import ChatConnection, Conversation
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +55,21 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         except ConnectionRefused as refused:
             await self.close(code=refused.code)
             return
-        brain = brains.text_brain()
-        conversation = TextConversation(
+        conversation = Conversation(
             context=services.conversation_context(session),
             store=services.DjangoConversationStore(session),
-            brain=brain,
+            brain=brains.text_brain(),
             history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
         )
+        engine = engines.spoken_chat(conversation, send_json=self.send_json, send_audio=self.send_audio)
         self.connection = ChatConnection(
-            conversation=conversation, send_json=self.send_json, max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS
+            engine=engine, send_json=self.send_json, max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS
         )
         await self.send_json(
             protocol.connection_message(
                 session_id=session_id,
-                mode=brain.mode.value,
-                model=brain.model,
+                mode=engine.mode.value,
+                model=engine.model,
                 history_message_count=history_count,
             )
         )
@@ -90,3 +90,6 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self.send(bytes_data=pcm)

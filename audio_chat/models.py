@@ -101,7 +101,7 @@ class ChatMessage(models.Model):
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     sender = models.CharField(max_length=10, choices=Sender.choices)
     message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
-    text = models.TextField(help_text="For audio, the transcript.")
+    text = models.TextField(blank=True, help_text="For audio, the transcript (empty when cut off before a word).")
     interrupted = models.BooleanField(default=False)
     mode = models.CharField(max_length=10, choices=Mode.choices, blank=True)
     model = models.CharField(max_length=120, blank=True)

@@ -115,19 +115,32 @@ class DjangoConversationStore:
     async def recent_turns(self, limit: int) -> list[Turn]:
         return await db_async(self._recent_turns)(limit)
 
-    async def add_turn(self, speaker: Speaker, text: str, *, mode: Mode | None, model: str) -> None:
-        await db_async(self._add_turn)(speaker, text, mode=mode, model=model)
+    async def add_turn(
+        self,
+        speaker: Speaker,
+        text: str,
+        *,
+        mode: Mode | None,
+        model: str,
+        spoken: bool = False,
+        interrupted: bool = False,
+    ) -> None:
+        await db_async(self._add_turn)(speaker, text, mode=mode, model=model, spoken=spoken, interrupted=interrupted)
 
     def _recent_turns(self, limit: int) -> list[Turn]:
         return [Turn(Speaker(m.sender), m.text) for m in recent_messages(self._session, limit)]
 
-    def _add_turn(self, speaker: Speaker, text: str, *, mode: Mode | None, model: str) -> None:
+    def _add_turn(
+        self, speaker: Speaker, text: str, *, mode: Mode | None, model: str, spoken: bool, interrupted: bool
+    ) -> None:
         self.saved.append(
             message_create(
                 session=self._session,
                 sender=speaker.value,
                 text=text,
+                message_type=ChatMessage.MessageType.AUDIO if spoken else ChatMessage.MessageType.TEXT,
                 mode=mode.value if mode else "",
                 model=model,
+                interrupted=interrupted,
             )
         )

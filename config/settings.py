@@ -180,3 +180,12 @@ HINT_SIMILARITY_FLOOR: float = env.float("HINT_SIMILARITY_FLOOR", default=0.35)
 HISTORY_TURNS_FOR_BRAIN: int = env.int("HISTORY_TURNS_FOR_BRAIN", default=40)
 CLIENT_TOKEN_TTL_SECONDS: int = env.int("CLIENT_TOKEN_TTL_SECONDS", default=3600)
 MAX_TEXT_MESSAGE_CHARS: int = env.int("MAX_TEXT_MESSAGE_CHARS", default=2000)
+
+# --- The offline engine (speech in and out without any cloud) ----------------------------------------
+OFFLINE_VOICE: str = env.str("OFFLINE_VOICE", default="joe")  # "joe" (neural) or "espeak"
+SPEAKING_RATE: float = env.float("SPEAKING_RATE", default=0.9)  # 1.0 is the voice's own pace; children like slower
+VAD_AGGRESSIVENESS: int = env.int("VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
+VAD_ONSET_MS: int = env.int("VAD_ONSET_MS", default=120)
+VAD_HANGOVER_MS: int = env.int("VAD_HANGOVER_MS", default=300)
+STT_DECODERS: int = env.int("STT_DECODERS", default=3)  # about 90 MB each, shared by all connections
+REPLY_LEAD_SECONDS: float = env.float("REPLY_LEAD_SECONDS", default=0.3)

@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 
+from gemini_emulator.responders import EngineResponder, Responder, ScriptedResponder
 from gemini_emulator.server import DEFAULT_MODELS, GeminiLiveEmulator
 
 
@@ -20,12 +21,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--realtime-factor", type=float, default=4.0, help="how much faster than real time replies are generated"
     )
+    parser.add_argument(
+        "--responder",
+        choices=["scripted", "engine"],
+        default="engine",
+        help="engine: hears and answers with the offline engine; scripted: echoes, voiced with the offline voice",
+    )
     return parser.parse_args()
 
 
 async def main() -> None:
     args = parse_args()
+    responder: Responder = EngineResponder() if args.responder == "engine" else ScriptedResponder(voice="joe")
     emulator = GeminiLiveEmulator(
+        responder=responder,
         api_key=args.api_key,
         models=[m.strip() for m in args.models.split(",") if m.strip()],
         lifetime=args.lifetime,

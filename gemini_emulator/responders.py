@@ -54,7 +54,8 @@ class ScriptedResponder:
     """Deterministic replies from a rule table; transcripts of spoken turns are supplied by the test.
 
     Rules are ``(pattern, reply)`` pairs: the first pattern found (case-insensitive regex) in what the user
-    said chooses the reply. Replies are voiced as a tone, labelled ``[tone]`` in the output transcript.
+    said chooses the reply. Replies are spoken with the offline voice when ``voice`` is given, and voiced
+    as a tone otherwise, labelled ``[tone]`` in the output transcript.
     """
 
     def __init__(
@@ -65,12 +66,14 @@ class ScriptedResponder:
         transcripts: Iterable[str] = (),
         seconds_per_character: float = 0.03,
         max_reply_seconds: float = 6.0,
+        voice: str | None = None,
     ) -> None:
         self._rules = [(re.compile(pattern, re.IGNORECASE), reply) for pattern, reply in rules]
         self._default = default_reply
         self._transcripts: collections.deque[str] = collections.deque(transcripts)
         self._seconds_per_character = seconds_per_character
         self._max_seconds = max_reply_seconds
+        self._voice_name = voice
 
     def queue_transcript(self, text: str) -> None:
         """The next spoken turn will be transcribed as ``text``."""
@@ -89,5 +92,41 @@ class ScriptedResponder:
 
     async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
         text = self.reply_text(user_text)
+        if self._voice_name is not None:
+            from voice.engine.tts import load_voice
+
+            voice = load_voice(self._voice_name)
+            return SpokenReply(text=text, audio=b"".join([s.pcm async for s in voice.synthesize(text)]))
         seconds = min(self._max_seconds, max(0.4, len(text) * self._seconds_per_character))
         return SpokenReply(text=f"{TONE_LABEL} {text}", audio=tone(seconds))
+
+
+class EngineResponder:
+    """The offline engine as the model: it really hears (speech-to-text), answers from the hints in the
+    system instruction (the hint brain) and speaks (the offline voice)."""
+
+    def __init__(self, *, decoders: int = 2, voice: str = "joe") -> None:
+        from voice.engine.stt import shared_decoder_pool
+        from voice.engine.tts import load_voice
+        from voice.providers.offline import OfflineHintBrain
+
+        self._pool = shared_decoder_pool(decoders)
+        self._voice = load_voice(voice)
+        self._brain = OfflineHintBrain()
+
+    async def transcribe(self, pcm16k: bytes) -> str:
+        from voice.engine.stt import transcribe
+
+        return await transcribe(self._pool, pcm16k)
+
+    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        from voice.conversation import ConversationContext, LevelContext, Speaker, Turn
+        from voice.instructions import hints_from_instruction
+
+        level = LevelContext(title="", description="", hints=hints_from_instruction(conversation.system_instruction))
+        history = [
+            Turn(Speaker.CHILD if role == "user" else Speaker.ASSISTANT, text) for role, text in conversation.history
+        ]
+        answer = await self._brain.reply(ConversationContext("emulator", 6, level), history, user_text)
+        audio = b"".join([sentence.pcm async for sentence in self._voice.synthesize(answer.text)])
+        return SpokenReply(text=answer.text, audio=audio)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from voice.conversation import ConversationContext
+import re
+
+from voice.conversation import ConversationContext, Hint
 
 # Every mode's instructions include these rules verbatim; tests check that they are present.
 BEHAVIOUR_RULES: tuple[str, ...] = (
@@ -28,6 +30,24 @@ def age_guidance(child_age: int) -> str:
     return "Use clear, simple sentences; you may give two small steps at once."
 
 
+HINTS_HEADER = "Hints the game's authors wrote for this level (use them, in your own words):"
+_HINT_LINE = re.compile(r"^- (?P<topic>[^:(]+?)(?: \(a child might ask: (?P<asks>[^)]*)\))?: (?P<text>.+)$")
+
+
+def hints_from_instruction(instruction: str) -> tuple[Hint, ...]:
+    """The hints in an instruction made by :func:`build_system_instruction` (the emulator reads them back)."""
+    if HINTS_HEADER not in instruction:
+        return ()
+    hints = []
+    for line in instruction.split(HINTS_HEADER, 1)[1].strip().splitlines():
+        match = _HINT_LINE.match(line.strip())
+        if match is None:
+            break
+        examples = tuple(a.strip() for a in (match["asks"] or "").split(" / ") if a.strip())
+        hints.append(Hint(topic=match["topic"].strip(), text=match["text"].strip(), examples=examples))
+    return tuple(hints)
+
+
 def build_system_instruction(context: ConversationContext) -> str:
     """The system instruction for any brain: role, rules, the child's age, the level and its hints."""
     lines = [HELPER_ROLE, "", "Rules:"]
@@ -36,9 +56,10 @@ def build_system_instruction(context: ConversationContext) -> str:
     level = context.level
     lines += ["", f"The level: {level.title}." if level.title else "The level:", level.description.strip()]
     if level.hints:
-        lines += ["", "Hints the game's authors wrote for this level (use them, in your own words):"]
+        lines += ["", HINTS_HEADER]
         for hint in level.hints:
-            lines.append(f"- {hint.topic}: {hint.text}")
+            asks = f" (a child might ask: {' / '.join(hint.examples)})" if hint.examples else ""
+            lines.append(f"- {hint.topic}{asks}: {hint.text}")
     if context.initial_message:
         lines += ["", f"The game says about this moment: {context.initial_message.strip()}"]
     return "\n".join(lines).strip() + "\n"

@@ -1,21 +1,19 @@
-"""A chat connection's realtime core: decodes client frames, runs turns in a task it owns, and stores every turn."""
+"""A chat connection's realtime core: the conversation it continues, and the frames it decodes and routes."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voice import protocol
 from voice.conversation import ConversationContext, Mode, Reply, Speaker, Turn
-from voice.providers.base import BrainError, TextBrain
+from voice.providers.base import TextBrain
 
 logger = logging.getLogger(__name__)
 
-MAX_QUEUED_TEXT_TURNS = 8
 SendJson = Callable[[dict[str, Any]], Awaitable[None]]
+SendAudio = Callable[[bytes], Awaitable[None]]
 
 
 class ConversationStore(Protocol):
@@ -25,71 +23,101 @@ class ConversationStore(Protocol):
         """The newest ``limit`` stored turns, oldest first."""
         ...
 
-    async def add_turn(self, speaker: Speaker, text: str, *, mode: Mode | None, model: str) -> None:
-        """Store one typed turn."""
+    async def add_turn(
+        self,
+        speaker: Speaker,
+        text: str,
+        *,
+        mode: Mode | None,
+        model: str,
+        spoken: bool = False,
+        interrupted: bool = False,
+    ) -> None:
+        """Store one turn: typed, or spoken (then ``text`` is its transcript)."""
         ...
 
 
-class TextConversation:
-    """One session's typed conversation: store the child's words, ask the brain, store and return the reply."""
+class Conversation:
+    """One session's conversation: what was said is stored, and the brain answers with the history before it."""
 
     def __init__(
         self, *, context: ConversationContext, store: ConversationStore, brain: TextBrain, history_turns: int = 40
     ) -> None:
         self.context = context
+        self.brain = brain
         self._store = store
-        self._brain = brain
         self._history_turns = history_turns
 
-    @property
-    def brain(self) -> TextBrain:
-        return self._brain
+    async def hear(self, text: str, *, spoken: bool) -> list[Turn]:
+        """Store the child's turn; returns the history before it."""
+        history = await self._store.recent_turns(self._history_turns)
+        await self._store.add_turn(Speaker.CHILD, text, mode=None, model="", spoken=spoken)
+        return history
+
+    async def think(self, history: list[Turn], text: str) -> Reply:
+        """Raises:
+        BrainError: no brain could answer.
+        """
+        return await self.brain.reply(self.context, history, text)
+
+    async def record_reply(self, text: str, reply: Reply, *, spoken: bool, interrupted: bool = False) -> None:
+        """Store what the child actually received of the reply."""
+        await self._store.add_turn(
+            Speaker.ASSISTANT, text, mode=reply.mode, model=reply.model, spoken=spoken, interrupted=interrupted
+        )
 
     async def answer(self, text: str) -> Reply:
-        """Answer one child message; the child's turn is stored even when no brain can answer.
+        """A whole typed exchange; the child's turn is stored even when no brain can answer.
 
         Raises:
             BrainError: no brain could answer.
         """
-        history = await self._store.recent_turns(self._history_turns)
-        await self._store.add_turn(Speaker.CHILD, text, mode=None, model="")
-        reply = await self._brain.reply(self.context, history, text)
-        await self._store.add_turn(Speaker.ASSISTANT, reply.text, mode=reply.mode, model=reply.model)
+        reply = await self.think(await self.hear(text, spoken=False), text)
+        await self.record_reply(reply.text, reply, spoken=False)
         return reply
 
 
-class ChatConnection:
-    """The realtime side of one WebSocket: it owns one task that answers queued typed turns in order.
+class Engine(Protocol):
+    """What runs a connection's turns (offline or text-mode speech, or Gemini Live)."""
 
-    Control frames (``ping``) are answered at once, so a slow brain never delays them.
-    """
+    @property
+    def mode(self) -> Mode: ...
 
-    def __init__(
-        self,
-        *,
-        conversation: TextConversation,
-        send_json: SendJson,
-        max_text_chars: int = protocol.DEFAULT_MAX_TEXT_CHARS,
-    ) -> None:
-        self._conversation = conversation
-        self._send_json = send_json
-        self._max_text_chars = max_text_chars
-        self._turns: asyncio.Queue[str] = asyncio.Queue(maxsize=MAX_QUEUED_TEXT_TURNS)
-        self._replier: asyncio.Task[None] | None = None
+    @property
+    def model(self) -> str: ...
 
     def start(self) -> None:
-        if self._replier is None:
-            self._replier = asyncio.create_task(
-                self._answer_turns(), name=f"replies:{self._conversation.context.session_id}"
-            )
+        """Start the engine's tasks."""
+        ...
 
     async def close(self) -> None:
-        """Stop the reply task; safe to call more than once. A turn still being answered is abandoned."""
-        task, self._replier = self._replier, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop every task and keep what was already said; safe to call more than once."""
+        ...
+
+    async def text(self, content: str) -> None: ...
+
+    async def audio(self, pcm: bytes) -> None:
+        """A validated 16 kHz PCM16 frame from the microphone."""
+        ...
+
+    async def audio_end(self) -> None: ...
+
+
+class ChatConnection:
+    """Decodes client frames; answers pings and bad frames itself, and hands the rest to the engine."""
+
+    def __init__(
+        self, *, engine: Engine, send_json: SendJson, max_text_chars: int = protocol.DEFAULT_MAX_TEXT_CHARS
+    ) -> None:
+        self.engine = engine
+        self._send_json = send_json
+        self._max_text_chars = max_text_chars
+
+    def start(self) -> None:
+        self.engine.start()
+
+    async def close(self) -> None:
+        await self.engine.close()
 
     async def receive_text(self, raw: str) -> None:
         try:
@@ -101,49 +129,16 @@ class ChatConnection:
             case protocol.Ping():
                 await self._send_json(protocol.pong_message())
             case protocol.TextInput(content=content):
-                await self._queue_turn(content)
-            case protocol.AudioInput() | protocol.AudioEnd():
-                await self._audio_unsupported()
+                await self.engine.text(content)
+            case protocol.AudioInput(pcm=pcm):
+                await self.engine.audio(pcm)
+            case protocol.AudioEnd():
+                await self.engine.audio_end()
 
     async def receive_bytes(self, data: bytes) -> None:
         try:
-            protocol.validate_pcm_frame(data)
+            pcm = protocol.validate_pcm_frame(data)
         except protocol.ProtocolError as error:
             await self._send_json(protocol.error_message(error.code, error.message))
             return
-        await self._audio_unsupported()
-
-    async def _audio_unsupported(self) -> None:
-        await self._send_json(
-            protocol.error_message(
-                protocol.ErrorCode.AUDIO_UNSUPPORTED, "This connection answers typed messages only; audio was ignored."
-            )
-        )
-
-    async def _queue_turn(self, content: str) -> None:
-        try:
-            self._turns.put_nowait(content)
-        except asyncio.QueueFull:
-            await self._send_json(
-                protocol.error_message(
-                    protocol.ErrorCode.INVALID_FIELD, "Too many messages waiting for an answer; wait for the reply."
-                )
-            )
-
-    async def _answer_turns(self) -> None:
-        while True:
-            content = await self._turns.get()
-            try:
-                reply = await self._conversation.answer(content)
-            except Exception as error:  # the task must outlive one failed turn, or later turns go unanswered
-                if isinstance(error, BrainError):
-                    logger.warning("No brain could answer in session %s", self._conversation.context.session_id)
-                else:
-                    logger.exception("Turn failed in session %s", self._conversation.context.session_id)
-                await self._send_json(
-                    protocol.error_message(
-                        protocol.ErrorCode.HELPER_UNAVAILABLE, "The helper cannot answer right now. Please try again."
-                    )
-                )
-                continue
-            await self._send_json(protocol.response_message(reply.text))
+        await self.engine.audio(pcm)

@@ -21,7 +21,7 @@ from audio_chat.api import serializers as s
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.tokens import issue_client_token
 from voice.providers.base import BrainError
-from voice.session import TextConversation
+from voice.session import Conversation
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -121,7 +121,7 @@ class ChatSessionViewSet(
         if not session.is_active:
             return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
         store = services.DjangoConversationStore(session)
-        conversation = TextConversation(
+        conversation = Conversation(
             context=services.conversation_context(session),
             store=store,
             brain=brains.text_brain(),

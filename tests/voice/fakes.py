@@ -12,13 +12,22 @@ from voice.providers.base import BrainUnavailable
 
 @dataclass
 class MemoryStore:
-    turns: list[tuple[Speaker, str, Mode | None, str]] = field(default_factory=list)
+    turns: list[tuple[Speaker, str, Mode | None, str, bool, bool]] = field(default_factory=list)
 
     async def recent_turns(self, limit: int) -> list[Turn]:
-        return [Turn(speaker, text) for speaker, text, _, _ in self.turns[-limit:]]
+        return [Turn(turn[0], turn[1]) for turn in self.turns[-limit:]]
 
-    async def add_turn(self, speaker: Speaker, text: str, *, mode: Mode | None, model: str) -> None:
-        self.turns.append((speaker, text, mode, model))
+    async def add_turn(
+        self,
+        speaker: Speaker,
+        text: str,
+        *,
+        mode: Mode | None,
+        model: str,
+        spoken: bool = False,
+        interrupted: bool = False,
+    ) -> None:
+        self.turns.append((speaker, text, mode, model, spoken, interrupted))
 
 
 @dataclass

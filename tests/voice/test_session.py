@@ -1,8 +1,7 @@
-"""The realtime core of a connection: typed turns, their storage, and control frames that never wait."""
+"""The conversation (storage and brain) and the connection that decodes and routes client frames."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -11,93 +10,124 @@ import pytest
 from tests.voice.fakes import MemoryStore, ScriptedBrain
 from voice.conversation import ConversationContext, LevelContext, Mode, Speaker
 from voice.providers.base import BrainUnavailable
-from voice.session import ChatConnection, TextConversation
+from voice.session import ChatConnection, Conversation
 
 CONTEXT = ConversationContext("s1", 6, LevelContext("Level", "A level."))
 
 
-class Outbox:
+class RecordingEngine:
+    mode = Mode.OFFLINE
+    model = "recording"
+
     def __init__(self) -> None:
-        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.calls: list[tuple[str, Any]] = []
 
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.messages.put(message)
+    def start(self) -> None:
+        self.calls.append(("start", None))
 
-    async def next(self) -> dict[str, Any]:
-        return await asyncio.wait_for(self.messages.get(), timeout=5)
+    async def close(self) -> None:
+        self.calls.append(("close", None))
+
+    async def text(self, content: str) -> None:
+        self.calls.append(("text", content))
+
+    async def audio(self, pcm: bytes) -> None:
+        self.calls.append(("audio", pcm))
+
+    async def audio_end(self) -> None:
+        self.calls.append(("audio_end", None))
 
 
-def connection_with(brain: ScriptedBrain, store: MemoryStore | None = None) -> tuple[ChatConnection, Outbox]:
-    outbox = Outbox()
-    conversation = TextConversation(context=CONTEXT, store=store or MemoryStore(), brain=brain, history_turns=2)
-    connection = ChatConnection(conversation=conversation, send_json=outbox.send)
-    connection.start()
-    return connection, outbox
+@pytest.fixture
+def sent() -> list[dict[str, Any]]:
+    return []
+
+
+@pytest.fixture
+def engine() -> RecordingEngine:
+    return RecordingEngine()
+
+
+@pytest.fixture
+def connection(engine: RecordingEngine, sent: list[dict[str, Any]]) -> ChatConnection:
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    return ChatConnection(engine=engine, send_json=send, max_text_chars=10)
 
 
 async def test_answer_stores_the_child_turn_then_the_reply() -> None:
     store = MemoryStore()
-    conversation = TextConversation(context=CONTEXT, store=store, brain=ScriptedBrain())
-    reply = await conversation.answer("hello")
+    reply = await Conversation(context=CONTEXT, store=store, brain=ScriptedBrain()).answer("hello")
     assert reply.text == "echo: hello"
     assert store.turns == [
-        (Speaker.CHILD, "hello", None, ""),
-        (Speaker.ASSISTANT, "echo: hello", Mode.OFFLINE, "scripted"),
+        (Speaker.CHILD, "hello", None, "", False, False),
+        (Speaker.ASSISTANT, "echo: hello", Mode.OFFLINE, "scripted", False, False),
     ]
 
 
 async def test_the_brain_sees_the_newest_turns_within_the_budget() -> None:
-    store = MemoryStore()
     brain = ScriptedBrain()
-    conversation = TextConversation(context=CONTEXT, store=store, brain=brain, history_turns=2)
-    for text in ("one", "two"):
+    conversation = Conversation(context=CONTEXT, store=MemoryStore(), brain=brain, history_turns=2)
+    for text in ("one", "two", "three"):
         await conversation.answer(text)
-    assert [t.text for t in brain.seen_history[-1]] == ["one", "echo: one"]
-    await conversation.answer("three")
-    assert [t.text for t in brain.seen_history[-1]] == ["two", "echo: two"]
+    assert [t.text for t in brain.seen_history[1]] == ["one", "echo: one"]
+    assert [t.text for t in brain.seen_history[2]] == ["two", "echo: two"]
 
 
 async def test_the_child_turn_is_kept_when_no_brain_can_answer() -> None:
     store = MemoryStore()
-    conversation = TextConversation(context=CONTEXT, store=store, brain=ScriptedBrain(unavailable=True))
     with pytest.raises(BrainUnavailable):
-        await conversation.answer("hello")
-    assert store.turns == [(Speaker.CHILD, "hello", None, "")]
+        await Conversation(context=CONTEXT, store=store, brain=ScriptedBrain(unavailable=True)).answer("hello")
+    assert store.turns == [(Speaker.CHILD, "hello", None, "", False, False)]
 
 
-async def test_a_ping_is_answered_while_a_slow_reply_is_pending() -> None:
-    connection, outbox = connection_with(ScriptedBrain(delay=0.5))
-    await connection.receive_text(json.dumps({"type": "text", "content": "hi"}))
+async def test_a_spoken_reply_is_stored_as_audio_with_its_interruption() -> None:
+    store = MemoryStore()
+    conversation = Conversation(context=CONTEXT, store=store, brain=ScriptedBrain())
+    await conversation.hear("where is the key", spoken=True)
+    reply = await conversation.think([], "where is the key")
+    await conversation.record_reply("echo:", reply, spoken=True, interrupted=True)
+    assert store.turns[0][4] is True
+    assert store.turns[1] == (Speaker.ASSISTANT, "echo:", Mode.OFFLINE, "scripted", True, True)
+
+
+async def test_ping_is_answered_without_the_engine(connection, engine, sent) -> None:
     await connection.receive_text('{"type":"ping"}')
-    assert await outbox.next() == {"type": "pong"}
-    assert await outbox.next() == {"type": "response", "content": "echo: hi"}
+    assert sent == [{"type": "pong"}]
+    assert engine.calls == []
+
+
+async def test_frames_are_routed_to_the_engine(connection, engine) -> None:
+    await connection.receive_text(json.dumps({"type": "text", "content": " hi "}))
+    await connection.receive_bytes(b"\x01\x00" * 4)
+    await connection.receive_text(json.dumps({"type": "audio_base64", "content": "AQABAA=="}))
+    await connection.receive_text('{"type":"audio_end"}')
+    assert engine.calls == [
+        ("text", "hi"),
+        ("audio", b"\x01\x00" * 4),
+        ("audio", b"\x01\x00\x01\x00"),
+        ("audio_end", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [('{"type":"text","content":"far too long text"}', "text_too_long"), ("nope", "invalid_json")],
+)
+async def test_bad_text_frames_get_an_error_and_reach_no_engine(connection, engine, sent, frame, code) -> None:
+    await connection.receive_text(frame)
+    assert sent[0]["code"] == code
+    assert engine.calls == []
+
+
+async def test_bad_audio_frames_get_an_error_and_reach_no_engine(connection, engine, sent) -> None:
+    await connection.receive_bytes(b"\x01")
+    assert sent[0]["code"] == "invalid_audio"
+    assert engine.calls == []
+
+
+async def test_start_and_close_reach_the_engine(connection, engine) -> None:
+    connection.start()
     await connection.close()
-
-
-async def test_an_unavailable_helper_is_reported_and_later_turns_still_work() -> None:
-    brain = ScriptedBrain(unavailable=True)
-    connection, outbox = connection_with(brain)
-    await connection.receive_text(json.dumps({"type": "text", "content": "hi"}))
-    assert (await outbox.next())["code"] == "helper_unavailable"
-    brain.unavailable = False
-    await connection.receive_text(json.dumps({"type": "text", "content": "again"}))
-    assert (await outbox.next())["content"] == "echo: again"
-    await connection.close()
-
-
-async def test_a_flood_of_text_is_refused_beyond_the_queue() -> None:
-    connection, outbox = connection_with(ScriptedBrain(delay=10))
-    for number in range(12):
-        await connection.receive_text(json.dumps({"type": "text", "content": f"m{number}"}))
-    error = await outbox.next()
-    assert error["type"] == "error"
-    assert "Too many messages" in error["message"]
-    await connection.close()
-
-
-async def test_close_cancels_the_reply_task_and_can_be_repeated() -> None:
-    connection, outbox = connection_with(ScriptedBrain(delay=10))
-    await connection.receive_text(json.dumps({"type": "text", "content": "hi"}))
-    await connection.close()
-    await connection.close()
-    assert outbox.messages.empty()
+    assert engine.calls == [("start", None), ("close", None)]

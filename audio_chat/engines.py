@@ -1,0 +1,57 @@
+"""Builds the engine that runs a connection's turns, from settings: offline or text-mode speech."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from django.conf import settings
+
+from audio_chat import brains
+from voice.cascade import SpokenChat
+from voice.engine.embeddings import shared_embedder
+from voice.engine.stt import StreamingTranscriber, shared_decoder_pool
+from voice.engine.tts import SpeechSynthesizer, SpeechUnavailable, load_voice
+from voice.engine.vad import VadSettings
+from voice.session import Conversation, SendAudio, SendJson
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def offline_voice() -> SpeechSynthesizer | None:
+    """The process-wide voice, or None (replies as text) when speech cannot be synthesised here."""
+    try:
+        return load_voice(settings.OFFLINE_VOICE, settings.SPEAKING_RATE)
+    except SpeechUnavailable as missing:
+        logger.warning("%s", missing)
+        return None
+
+
+def vad_settings() -> VadSettings:
+    return VadSettings(
+        aggressiveness=settings.VAD_AGGRESSIVENESS, onset_ms=settings.VAD_ONSET_MS, hangover_ms=settings.VAD_HANGOVER_MS
+    )
+
+
+def spoken_chat(conversation: Conversation, *, send_json: SendJson, send_audio: SendAudio) -> SpokenChat:
+    return SpokenChat(
+        conversation=conversation,
+        send_json=send_json,
+        send_audio=send_audio,
+        transcriber=StreamingTranscriber(shared_decoder_pool(settings.STT_DECODERS)),
+        voice=offline_voice(),
+        vad=vad_settings(),
+        lead_seconds=settings.REPLY_LEAD_SECONDS,
+    )
+
+
+def warm_up() -> None:
+    """Load the offline models before the first connection, so none is loaded on the event loop."""
+    shared_embedder().encode(["hello"])
+    offline_voice()
+
+
+def reset() -> None:
+    offline_voice.cache_clear()
+    brains.reset()

@@ -1,0 +1,136 @@
+"""Offline engine benchmark: end of speech → first reply audio, and how many children can talk at once.
+
+Run: ``.venv/bin/python -m bench.offline`` (``make bench-offline``). Prints a Markdown section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from tests.speech import FRAME_BYTES, spoken_question
+from tests.voice.fakes import MemoryStore
+from voice.cascade import SpokenChat
+from voice.conversation import ConversationContext, Hint, LevelContext
+from voice.engine.embeddings import shared_embedder
+from voice.engine.stt import StreamingTranscriber, shared_decoder_pool
+from voice.engine.tts import load_voice
+from voice.engine.vad import VadSettings
+from voice.providers.offline import OfflineHintBrain
+from voice.session import Conversation
+
+CATALOG = json.loads((Path(__file__).parents[1] / "audio_chat" / "fixtures" / "demo_levels.json").read_text())
+QUESTIONS = [
+    ("castle-red-door", "How do I open the red door?"),
+    ("castle-red-door", "I can't find the key."),
+    ("cloud-jump", "How do I make the bunny jump?"),
+    ("letter-bridge", "How do I move the letters?"),
+]
+TAIL_SECONDS = 1.0
+
+
+def context_for(slug: str) -> ConversationContext:
+    level = next(entry for entry in CATALOG if entry["slug"] == slug)
+    hints = tuple(Hint(h["topic"], h["text"], tuple(h["examples"])) for h in level["hints"])
+    return ConversationContext(slug, 6, LevelContext(level["title"], level["description"], hints))
+
+
+async def one_turn(slug: str, pcm: bytes, *, decoders: int, hangover_ms: int) -> float:
+    """Seconds from the end of the spoken question to the first reply audio."""
+    loop = asyncio.get_running_loop()
+    first_audio: asyncio.Future[float] = loop.create_future()
+
+    async def send_audio(_: bytes) -> None:
+        if not first_audio.done():
+            first_audio.set_result(loop.time())
+
+    async def send_json(_: dict[str, object]) -> None:
+        pass
+
+    conversation = Conversation(context=context_for(slug), store=MemoryStore(), brain=OfflineHintBrain())
+    chat = SpokenChat(
+        conversation=conversation,
+        send_json=send_json,
+        send_audio=send_audio,
+        transcriber=StreamingTranscriber(shared_decoder_pool(decoders)),
+        voice=load_voice("joe"),
+        vad=VadSettings(hangover_ms=hangover_ms),
+    )
+    chat.start()
+    started = loop.time()
+    try:
+        for number, start in enumerate(range(0, len(pcm), FRAME_BYTES)):
+            await chat.audio(pcm[start : start + FRAME_BYTES])
+            delay = started + (number + 1) * 0.02 - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        speech_end = started + len(pcm) / 32_000 - TAIL_SECONDS
+        return await asyncio.wait_for(first_audio, 30) - speech_end
+    finally:
+        await chat.close()
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def main(rounds: int, talkers: list[int], hangovers: list[int]) -> str:
+    shared_embedder().encode(["warm up"])
+    audio = [
+        (slug, await spoken_question(q, tail_seconds=TAIL_SECONDS, seed=i)) for i, (slug, q) in enumerate(QUESTIONS)
+    ]
+    await one_turn(audio[0][0], audio[0][1], decoders=4, hangover_ms=300)  # load every model once
+    pool = shared_decoder_pool(4)
+    held = [await pool.acquire() for _ in range(4)]  # create every decoder before measuring
+    for decoder in held:
+        pool.release(decoder)
+    lines = [
+        "| VAD hangover | turns | end of speech → first reply audio: median | p95 | max |",
+        "|---|---|---|---|---|",
+    ]
+    solo_median = 0.0
+    for hangover in hangovers:
+        latencies = [
+            await one_turn(slug, pcm, decoders=4, hangover_ms=hangover) for _ in range(rounds) for slug, pcm in audio
+        ]
+        median = statistics.median(latencies)
+        if hangover == 300:
+            solo_median = median
+        p95 = percentile(latencies, 0.95)
+        lines.append(f"| {hangover} ms | {len(latencies)} | {ms(median)} | {ms(p95)} | {ms(max(latencies))} |")
+    lines += [
+        "",
+        "| children talking at once | median | p95 | max | ratio of p95 to one child's median |",
+        "|---|---|---|---|---|",
+    ]
+    for count in talkers:
+        turns = [audio[i % len(audio)] for i in range(count)]
+        together = list(await asyncio.gather(*(one_turn(s, pcm, decoders=4, hangover_ms=300) for s, pcm in turns)))
+        p95 = percentile(together, 0.95)
+        median = statistics.median(together)
+        lines.append(f"| {count} | {ms(median)} | {ms(p95)} | {ms(max(together))} | {p95 / solo_median:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--talkers", default="1,2,4,8,12,16")
+    parser.add_argument("--hangovers", default="300,200")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    report = asyncio.run(
+        main(args.rounds, [int(n) for n in args.talkers.split(",")], [int(h) for h in args.hangovers.split(",")])
+    )
+    print(report)
+    print(f"\n(ran in {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores)")

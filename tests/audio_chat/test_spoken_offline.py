@@ -1,0 +1,144 @@
+"""Offline voice end to end: synthesised children's questions streamed in real time through the WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+
+from audio_chat.models import ChatMessage, ChatSession, Level
+from audio_chat.services import session_create
+from audio_chat.tokens import issue_client_token
+from config.asgi import application
+from tests.speech import rms, spoken_question, stream_realtime, word_similarity
+from voice.audio import OUTPUT_RATE_HZ
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@dataclass
+class Recorder:
+    """Reads everything the server sends, in order: JSON messages and audio frames."""
+
+    ws: WebsocketCommunicator
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        while True:
+            output = await self.ws.receive_output(timeout=60)
+            if output["type"] == "websocket.close":
+                return
+            if output.get("bytes") is not None:
+                self.events.append(("audio", output["bytes"]))
+            else:
+                self.events.append(("json", json.loads(output["text"])))
+            self.changed.set()
+
+    def messages(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [m for t, m in self.events if t == "json" and (kind is None or m["type"] == kind)]
+
+    def audio(self) -> bytes:
+        return b"".join(m for t, m in self.events if t == "audio")
+
+    async def wait_for(self, predicate, limit_seconds: float = 30.0) -> None:
+        async def wait() -> None:
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(wait(), limit_seconds)
+
+
+async def open_session(slug: str) -> tuple[ChatSession, WebsocketCommunicator, Recorder, asyncio.Task[None]]:
+    level = await database_sync_to_async(Level.objects.get)(slug=slug)
+    session = await database_sync_to_async(session_create)(child_age=6, level=level)
+    token, _ = issue_client_token(str(session.id))
+    ws = WebsocketCommunicator(application, f"/ws/audio-chat/{session.id}/?token={token}")
+    connected, _ = await ws.connect(timeout=10)
+    assert connected
+    recorder = Recorder(ws)
+    task = asyncio.create_task(recorder.run())
+    await recorder.wait_for(lambda: recorder.messages("connection"))
+    return session, ws, recorder, task
+
+
+async def close(ws: WebsocketCommunicator, task: asyncio.Task[None]) -> None:
+    await ws.disconnect(timeout=10)
+    task.cancel()
+
+
+async def ask_aloud(slug: str, question: str, seed: int) -> tuple[ChatSession, Recorder, str, str]:
+    """Speak ``question`` into a new session; returns what was heard and the reply."""
+    session, ws, recorder, task = await open_session(slug)
+    await stream_realtime(lambda frame: ws.send_to(bytes_data=frame), await spoken_question(question, seed=seed))
+    await recorder.wait_for(lambda: recorder.messages("turn_complete"), limit_seconds=40)
+    await close(ws, task)
+    heard = [m["text"] for m in recorder.messages("input_transcript") if m["final"]]
+    said = " ".join(m["text"] for m in recorder.messages("output_transcript"))
+    return session, recorder, heard[0] if heard else "", said
+
+
+QUESTIONS = [
+    ("castle-red-door", "How do I open the red door?", "opening the red door"),
+    ("castle-red-door", "I can't find the key.", "finding the key"),
+    ("cloud-jump", "How do I make the bunny jump?", "how to jump"),
+    ("letter-bridge", "How do I move the letters?", "moving the letters"),
+]
+
+
+async def test_spoken_questions_are_heard_answered_with_the_right_hint_and_spoken_back(demo_levels) -> None:
+    hints = {(lvl.slug, h["topic"]): h["text"] for lvl in demo_levels for h in lvl.hints}
+    results = await asyncio.gather(
+        *(ask_aloud(slug, question, seed) for seed, (slug, question, _) in enumerate(QUESTIONS))
+    )
+    right_hints = 0
+    for (slug, question, topic), (session, recorder, heard, said) in zip(QUESTIONS, results, strict=True):
+        assert word_similarity(question.rstrip("?."), heard) >= 0.5, f"heard {heard!r} for {question!r}"
+        assert recorder.messages("input_transcript")[0]["final"] is False, "a partial caption comes first"
+        right_hints += said == hints[(slug, topic)]
+        audio = recorder.audio()
+        assert len(audio) % 2 == 0
+        assert len(audio) / 2 / OUTPUT_RATE_HZ > 1.0, "the reply is spoken for more than a second"
+        assert rms(audio) > 0.02, "the reply audio is speech, not silence"
+        stored = await database_sync_to_async(
+            lambda s=session: list(ChatMessage.objects.filter(session=s).values_list("sender", "message_type", "text"))
+        )()
+        assert stored == [("child", "audio", heard), ("assistant", "audio", said)]
+    assert right_hints >= 3, f"only {right_hints} of 4 questions got the right hint"
+
+
+async def test_speaking_over_the_helper_interrupts_it_and_starts_a_new_turn(demo_levels) -> None:
+    session, ws, recorder, task = await open_session("castle-red-door")
+    send = lambda frame: ws.send_to(bytes_data=frame)  # noqa: E731
+    await stream_realtime(send, await spoken_question("How do I open the red door?", tail_seconds=0.6))
+    await recorder.wait_for(lambda: recorder.audio())
+    await stream_realtime(send, await spoken_question("Where is the key?", lead_seconds=0.1, seed=5))
+    await recorder.wait_for(lambda: len(recorder.messages("turn_complete")) >= 2, limit_seconds=40)
+    await close(ws, task)
+
+    kinds = [m["type"] if t == "json" else "audio" for t, m in recorder.events]
+    cut = kinds.index("interrupted")
+    first_complete = kinds.index("turn_complete")
+    assert cut < first_complete
+    assert "audio" not in kinds[cut:first_complete], "no reply audio is sent after interrupted"
+    assert recorder.messages("turn_complete")[0] == {"type": "turn_complete", "interrupted": True}
+    assert recorder.messages("turn_complete")[1] == {"type": "turn_complete", "interrupted": False}
+    stored = await database_sync_to_async(
+        lambda: list(ChatMessage.objects.filter(session=session).values_list("sender", "interrupted", "text"))
+    )()
+    assert [(sender, interrupted) for sender, interrupted, _ in stored] == [
+        ("child", False),
+        ("assistant", True),
+        ("child", False),
+        ("assistant", False),
+    ]
+    full_first_hint = (
+        "The red door needs a key. Have you looked all around the kitchen? Keys like to hide under things!"
+    )
+    assert len(stored[1][2]) < len(full_first_hint), "only what was voiced before the cut is stored"
