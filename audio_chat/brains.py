@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ssl
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -10,28 +11,41 @@ from django.core.exceptions import ImproperlyConfigured
 from voice.conversation import Mode
 from voice.providers.base import TextBrain
 from voice.providers.chain import FallbackBrain
-from voice.providers.gemini import GeminiSettings, GeminiTextBrain
+from voice.providers.gemini import GeminiSettings, GeminiTextBrain, LiveSettings
 from voice.providers.offline import OfflineHintBrain
 
-BRAIN_MODES = ("auto", "text", "offline")
+BRAIN_MODES = ("auto", "live", "text", "offline")
 
 
 def active_mode() -> Mode:
-    """The mode new conversations start in."""
+    """The mode new conversations start in: Live when a key is set (``auto``), else offline."""
     mode = settings.BRAIN_MODE
     if mode not in BRAIN_MODES:
         raise ImproperlyConfigured(f"BRAIN_MODE must be one of {', '.join(BRAIN_MODES)}, not {mode!r}.")
     if mode == "offline" or not settings.GEMINI_API_KEY:
         return Mode.OFFLINE
-    return Mode.TEXT
+    return Mode.TEXT if mode == "text" else Mode.LIVE
 
 
 def gemini_settings() -> GeminiSettings:
+    context = ssl.create_default_context(cafile=settings.GEMINI_CA_FILE) if settings.GEMINI_CA_FILE else None
     return GeminiSettings(
         api_key=settings.GEMINI_API_KEY,
         api_version=settings.GEMINI_API_VERSION,
         base_url=settings.GEMINI_BASE_URL,
         timeout_seconds=settings.GEMINI_TIMEOUT_SECONDS,
+        ssl_context=context,
+    )
+
+
+def live_settings() -> LiveSettings:
+    return LiveSettings(
+        gemini=gemini_settings(),
+        models=tuple(settings.LIVE_MODELS),
+        voice=settings.GEMINI_VOICE,
+        start_sensitivity=settings.LIVE_START_SENSITIVITY,
+        end_sensitivity=settings.LIVE_END_SENSITIVITY,
+        silence_duration_ms=settings.LIVE_SILENCE_DURATION_MS,
     )
 
 
@@ -42,7 +56,7 @@ def offline_brain() -> OfflineHintBrain:
 
 @functools.cache
 def text_brain() -> TextBrain:
-    """The process-wide brain for typed turns; the offline brain answers whenever Gemini cannot."""
+    """The process-wide text brain (typed turns, and text mode); the offline brain answers when Gemini cannot."""
     if active_mode() is Mode.OFFLINE:
         return offline_brain()
     return FallbackBrain([GeminiTextBrain(gemini_settings(), settings.TEXT_MODELS), offline_brain()])

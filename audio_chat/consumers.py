@@ -55,13 +55,14 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         except ConnectionRefused as refused:
             await self.close(code=refused.code)
             return
+        store = services.DjangoConversationStore(session)
         conversation = Conversation(
             context=services.conversation_context(session),
-            store=services.DjangoConversationStore(session),
+            store=store,
             brain=brains.text_brain(),
             history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
         )
-        engine = engines.spoken_chat(conversation, send_json=self.send_json, send_audio=self.send_audio)
+        engine = engines.build_engine(conversation, store, send_json=self.send_json, send_audio=self.send_audio)
         self.connection = ChatConnection(
             engine=engine, send_json=self.send_json, max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS
         )

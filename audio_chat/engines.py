@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable
 
 from django.conf import settings
 
 from audio_chat import brains
+from audio_chat.services import DjangoConversationStore
 from voice.cascade import SpokenChat
+from voice.conversation import Mode
 from voice.engine.embeddings import shared_embedder
 from voice.engine.stt import StreamingTranscriber, shared_decoder_pool
 from voice.engine.tts import SpeechSynthesizer, SpeechUnavailable, load_voice
 from voice.engine.vad import VadSettings
-from voice.session import Conversation, SendAudio, SendJson
+from voice.live import LiveChat, LiveTimeouts
+from voice.providers.gemini import LiveUpstream
+from voice.session import Conversation, Engine, SendAudio, SendJson
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,37 @@ def warm_up() -> None:
     offline_voice()
 
 
+# Live models that answered "not found" in this process; they are skipped from then on.
+_GONE_LIVE_MODELS: set[str] = set()
+
+
+def build_engine(
+    conversation: Conversation, store: DjangoConversationStore, *, send_json: SendJson, send_audio: SendAudio
+) -> Engine:
+    """The engine for a new connection: Live when configured, with text mode as its fallback."""
+    if brains.active_mode() is not Mode.LIVE:
+        return spoken_chat(conversation, send_json=send_json, send_audio=send_audio)
+    live = brains.live_settings()
+    context = conversation.context
+
+    def open_upstream(model: str, handle: str) -> Awaitable[LiveUpstream]:
+        return LiveUpstream.open(live, context, model=model, handle=handle)
+
+    return LiveChat(
+        conversation=conversation,
+        open_upstream=open_upstream,
+        models=live.models,
+        gone_models=_GONE_LIVE_MODELS,
+        resumption=store,
+        send_json=send_json,
+        send_audio=send_audio,
+        fallback=lambda: spoken_chat(conversation, send_json=send_json, send_audio=send_audio),
+        history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
+        timeouts=LiveTimeouts(stall_seconds=settings.LIVE_STALL_SECONDS),
+    )
+
+
 def reset() -> None:
     offline_voice.cache_clear()
     brains.reset()
+    _GONE_LIVE_MODELS.clear()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import collections
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -110,7 +113,8 @@ class DjangoConversationStore:
 
     def __init__(self, session: ChatSession) -> None:
         self._session = session
-        self.saved: list[ChatMessage] = []
+        # The REST view returns the exchange it just stored; a long live connection must not grow this.
+        self.saved: collections.deque[ChatMessage] = collections.deque(maxlen=2)
 
     async def recent_turns(self, limit: int) -> list[Turn]:
         return await db_async(self._recent_turns)(limit)
@@ -126,6 +130,39 @@ class DjangoConversationStore:
         interrupted: bool = False,
     ) -> None:
         await db_async(self._add_turn)(speaker, text, mode=mode, model=model, spoken=spoken, interrupted=interrupted)
+
+    async def load_resumption(self) -> tuple[str, str]:
+        return await db_async(self._load_resumption)()
+
+    async def save_resumption(self, model: str, handle: str) -> None:
+        await db_async(self._save_resumption)(model, handle)
+
+    async def add_usage(self, usage: dict[str, int]) -> None:
+        await db_async(self._add_usage)(usage)
+
+    def _load_resumption(self) -> tuple[str, str]:
+        session = ChatSession.objects.only("live_model", "live_resumption_handle", "live_resumption_updated_at").get(
+            pk=self._session.pk
+        )
+        updated = session.live_resumption_updated_at
+        max_age = dt.timedelta(seconds=settings.LIVE_HANDLE_MAX_AGE_SECONDS)
+        if not session.live_resumption_handle or updated is None or timezone.now() - updated > max_age:
+            return "", ""
+        return session.live_model, session.live_resumption_handle
+
+    def _save_resumption(self, model: str, handle: str) -> None:
+        ChatSession.objects.filter(pk=self._session.pk).update(
+            live_model=model, live_resumption_handle=handle, live_resumption_updated_at=timezone.now()
+        )
+
+    @transaction.atomic
+    def _add_usage(self, usage: dict[str, int]) -> None:
+        session = ChatSession.objects.select_for_update().only("token_usage").get(pk=self._session.pk)
+        totals = dict(session.token_usage or {})
+        for key, count in usage.items():
+            totals[key] = int(totals.get(key, 0)) + int(count)
+        session.token_usage = totals
+        session.save(update_fields=["token_usage"])
 
     def _recent_turns(self, limit: int) -> list[Turn]:
         return [Turn(Speaker(m.sender), m.text) for m in recent_messages(self._session, limit)]

@@ -189,3 +189,11 @@ VAD_ONSET_MS: int = env.int("VAD_ONSET_MS", default=120)
 VAD_HANGOVER_MS: int = env.int("VAD_HANGOVER_MS", default=300)
 STT_DECODERS: int = env.int("STT_DECODERS", default=3)  # about 90 MB each, shared by all connections
 REPLY_LEAD_SECONDS: float = env.float("REPLY_LEAD_SECONDS", default=0.3)
+
+# --- Gemini Live ------------------------------------------------------------------------------------
+GEMINI_CA_FILE: str = env.str("GEMINI_CA_FILE", default="")  # extra CA to trust (the local emulator)
+LIVE_START_SENSITIVITY: str = env.str("LIVE_START_SENSITIVITY", default="START_SENSITIVITY_HIGH")
+LIVE_END_SENSITIVITY: str = env.str("LIVE_END_SENSITIVITY", default="END_SENSITIVITY_HIGH")
+LIVE_SILENCE_DURATION_MS: int | None = env.int("LIVE_SILENCE_DURATION_MS", default=None)
+LIVE_STALL_SECONDS: float = env.float("LIVE_STALL_SECONDS", default=15.0)
+LIVE_HANDLE_MAX_AGE_SECONDS: int = env.int("LIVE_HANDLE_MAX_AGE_SECONDS", default=2 * 3600 - 300)

@@ -48,6 +48,9 @@ class Conversation:
         self._store = store
         self._history_turns = history_turns
 
+    async def recent_turns(self, limit: int) -> list[Turn]:
+        return await self._store.recent_turns(limit)
+
     async def hear(self, text: str, *, spoken: bool) -> list[Turn]:
         """Store the child's turn; returns the history before it."""
         history = await self._store.recent_turns(self._history_turns)

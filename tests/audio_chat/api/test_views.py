@@ -26,7 +26,12 @@ def test_health_needs_no_key_and_names_the_offline_mode_without_gemini_key() -> 
 
 
 @override_settings(GEMINI_API_KEY="a-key")
-def test_health_names_text_mode_when_a_gemini_key_is_set() -> None:
+def test_health_names_live_mode_when_a_gemini_key_is_set() -> None:
+    assert APIClient().get("/api/health/").json()["mode"] == "live"
+
+
+@override_settings(GEMINI_API_KEY="a-key", BRAIN_MODE="text")
+def test_health_names_text_mode_when_it_is_chosen() -> None:
     assert APIClient().get("/api/health/").json()["mode"] == "text"
 
 
