@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint types pytest venv system-deps protocol-js postman bench-offline clean
+.PHONY: run test lint types pytest venv system-deps test-system-deps protocol-js postman bench-offline clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,13 +20,26 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # System programs the project runs as separate processes (espeak-ng is GPL-3, so it is never linked).
-system-deps:
-	@command -v espeak-ng >/dev/null 2>&1 || { \
+# Chromium (with its driver) is only for the browser tests. Neither program is ever linked.
+SYSTEM_PACKAGES = espeak-ng
+TEST_SYSTEM_PACKAGES = espeak-ng chromium chromium-driver
+
+define apt_install
+	@missing=""; for package in $(1); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
-	  else echo "espeak-ng is missing: install the 'espeak-ng' package; without it the helper answers in text only"; fi; }
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing system packages:$$missing (install them with your package manager)"; fi; \
+	fi
+endef
+
+system-deps:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+
+test-system-deps:
+	$(call apt_install,$(TEST_SYSTEM_PACKAGES))
 
 run: venv system-deps
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
@@ -44,7 +57,7 @@ lint: venv
 types: venv
 	$(BIN)/mypy
 
-pytest: venv system-deps
+pytest: venv test-system-deps
 	$(BIN)/pytest
 
 test: lint types pytest
@@ -55,7 +68,7 @@ protocol-js: venv
 postman: venv
 	$(BIN)/python scripts/generate_postman.py
 
-bench-offline: venv system-deps
+bench-offline: venv test-system-deps
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.vad_compare
 	$(BIN)/python -m bench.offline

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,6 +16,7 @@ from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.tokens import InvalidClientToken, check_client_token
 from voice import protocol
+from voice.archive import UplinkArchive
 from voice.session import ChatConnection, Conversation
 
 logger = logging.getLogger(__name__)
@@ -63,8 +65,9 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
         )
         engine = engines.build_engine(conversation, store, send_json=self.send_json, send_audio=self.send_audio)
+        archive = UplinkArchive(Path(settings.AUDIO_ARCHIVE_DIR), session_id) if settings.AUDIO_ARCHIVE_DIR else None
         self.connection = ChatConnection(
-            engine=engine, send_json=self.send_json, max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS
+            engine=engine, send_json=self.send_json, max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS, archive=archive
         )
         await self.send_json(
             protocol.connection_message(

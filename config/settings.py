@@ -197,3 +197,6 @@ LIVE_END_SENSITIVITY: str = env.str("LIVE_END_SENSITIVITY", default="END_SENSITI
 LIVE_SILENCE_DURATION_MS: int | None = env.int("LIVE_SILENCE_DURATION_MS", default=None)
 LIVE_STALL_SECONDS: float = env.float("LIVE_STALL_SECONDS", default=15.0)
 LIVE_HANDLE_MAX_AGE_SECONDS: int = env.int("LIVE_HANDLE_MAX_AGE_SECONDS", default=2 * 3600 - 300)
+
+# Raw microphone audio is never stored unless this names a folder (debugging, browser tests).
+AUDIO_ARCHIVE_DIR: str = env.str("AUDIO_ARCHIVE_DIR", default="")

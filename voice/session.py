@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voice import protocol
+from voice.archive import UplinkArchive
 from voice.conversation import ConversationContext, Mode, Reply, Speaker, Turn
 from voice.providers.base import TextBrain
 
@@ -110,17 +111,25 @@ class ChatConnection:
     """Decodes client frames; answers pings and bad frames itself, and hands the rest to the engine."""
 
     def __init__(
-        self, *, engine: Engine, send_json: SendJson, max_text_chars: int = protocol.DEFAULT_MAX_TEXT_CHARS
+        self,
+        *,
+        engine: Engine,
+        send_json: SendJson,
+        max_text_chars: int = protocol.DEFAULT_MAX_TEXT_CHARS,
+        archive: UplinkArchive | None = None,
     ) -> None:
         self.engine = engine
         self._send_json = send_json
         self._max_text_chars = max_text_chars
+        self._archive = archive
 
     def start(self) -> None:
         self.engine.start()
 
     async def close(self) -> None:
         await self.engine.close()
+        if self._archive is not None:
+            await self._archive.close()
 
     async def receive_text(self, raw: str) -> None:
         try:
@@ -134,7 +143,7 @@ class ChatConnection:
             case protocol.TextInput(content=content):
                 await self.engine.text(content)
             case protocol.AudioInput(pcm=pcm):
-                await self.engine.audio(pcm)
+                await self._audio(pcm)
             case protocol.AudioEnd():
                 await self.engine.audio_end()
 
@@ -144,4 +153,9 @@ class ChatConnection:
         except protocol.ProtocolError as error:
             await self._send_json(protocol.error_message(error.code, error.message))
             return
+        await self._audio(pcm)
+
+    async def _audio(self, pcm: bytes) -> None:
+        if self._archive is not None:
+            self._archive.add(pcm)
         await self.engine.audio(pcm)

@@ -131,3 +131,17 @@ async def test_start_and_close_reach_the_engine(connection, engine) -> None:
     connection.start()
     await connection.close()
     assert engine.calls == [("start", None), ("close", None)]
+
+
+async def test_the_uplink_is_archived_only_when_an_archive_is_given(engine, sent, tmp_path) -> None:
+    from voice.archive import UplinkArchive
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    archive = UplinkArchive(tmp_path, "s1")
+    connection = ChatConnection(engine=engine, send_json=send, archive=archive)
+    await connection.receive_bytes(b"\x01\x00" * 4)
+    await connection.receive_bytes(b"\x01")  # refused: not archived
+    await connection.close()
+    assert archive.path.read_bytes() == b"\x01\x00" * 4

@@ -1,18 +1,36 @@
-// The demo page: start or continue a chat session and talk to the helper by typing.
-import { ClientMessageTypes, ServerMessageTypes } from "./protocol.js";
+// The demo page: start or continue a chat session, then talk (hands-free or push-to-talk) or type.
+import { AudioChatClient, ClientStatus } from "./audio-chat-client.js";
 
 const $ = (id) => document.getElementById(id);
 const LAST_SESSION_KEY = "audio-chat:last-session";
-let socket = null;
+const params = new URLSearchParams(location.search);
+const STATUS_TEXT = {
+  [ClientStatus.CONNECTING]: "Connecting…",
+  [ClientStatus.LISTENING]: "Listening: talk to the helper.",
+  [ClientStatus.HELPER_SPEAKING]: "The helper is speaking…",
+  [ClientStatus.RECONNECTING]: "Reconnecting…",
+  [ClientStatus.TEXT_FALLBACK]: "Backup voice: the helper still listens and answers.",
+  [ClientStatus.OFFLINE_MODE]: "Offline mode: listening, on this computer only.",
+  [ClientStatus.DISCONNECTED]: "Disconnected.",
+};
 
-function setStatus(text) { $("status").textContent = text; }
+let client = null;
+let childBubble = null; // the child's caption being spoken
+let helperBubble = null; // the helper's reply being spoken
+const page = (window.__demo = { phase: "idle", errors: [] });
 
-function addTurn(sender, text) {
+function setStatus(state) {
+  $("status").dataset.state = state;
+  $("status").textContent = STATUS_TEXT[state] || state;
+}
+
+function bubble(speaker, text) {
   const item = document.createElement("li");
-  item.className = sender;
+  item.className = speaker;
   item.textContent = text;
   $("conversation").append(item);
-  item.scrollIntoView({ block: "end" });
+  item.scrollIntoView({ block: "end", behavior: "smooth" });
+  return item;
 }
 
 async function api(path, options = {}) {
@@ -24,44 +42,77 @@ async function api(path, options = {}) {
 
 async function loadLevels() {
   const levels = await api("/api/levels/?limit=200");
-  const select = $("level");
-  select.replaceChildren(...levels.results.map((level) => new Option(level.title, level.slug)));
+  $("level").replaceChildren(...levels.results.map((level) => new Option(level.title, level.slug)));
 }
 
 async function showStoredConversation(sessionId) {
   const page = await api(`/api/history/?session_id=${sessionId}&limit=200`);
   $("conversation").replaceChildren();
-  for (const message of page.messages) addTurn(message.sender, message.text);
+  for (const message of page.messages) {
+    const item = bubble(message.sender === "child" ? "child" : "helper", message.text);
+    if (message.interrupted) item.classList.add("cut");
+  }
 }
 
-function connect(session) {
+function onCaption({ speaker, text, final }) {
+  if (speaker === "child") {
+    childBubble = childBubble || bubble("child", "");
+    childBubble.textContent = text;
+    childBubble.classList.toggle("partial", !final);
+    if (final) childBubble = null;
+    helperBubble = null;
+  } else {
+    helperBubble = helperBubble || bubble("helper", "");
+    helperBubble.textContent = `${helperBubble.textContent} ${text}`.trim();
+  }
+}
+
+async function begin(session) {
   localStorage.setItem(LAST_SESSION_KEY, JSON.stringify(session));
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}${session.websocket_path}?token=${encodeURIComponent(session.client_token)}`);
-  socket.binaryType = "arraybuffer";
-  setStatus("Connecting…");
-  socket.onmessage = (event) => {
-    if (typeof event.data !== "string") return;
-    const message = JSON.parse(event.data);
-    switch (message.type) {
-      case ServerMessageTypes.CONNECTION:
-        setStatus(message.mode === "offline" ? "Offline mode: ask the helper anything about the level." : "Ready: ask the helper.");
-        $("text-form").hidden = false;
-        $("text").focus();
-        break;
-      case ServerMessageTypes.RESPONSE:
-        addTurn("assistant", message.content);
-        setStatus("Ready: ask the helper.");
-        break;
-      case ServerMessageTypes.ERROR:
-        addTurn("error", message.message);
-        break;
-    }
-  };
-  socket.onclose = (event) => {
-    $("text-form").hidden = true;
-    setStatus(event.code === 1000 || event.code === 1005 ? "Disconnected." : `Disconnected (code ${event.code}).`);
-  };
+  if (client) await client.close();
+  client = window.__audioChat = new AudioChatClient({
+    audioProcessing: params.get("processing") !== "off",
+    preRollMs: Number(params.get("prerollMs") || 150),
+  });
+  client.addEventListener("status", (event) => setStatus(event.detail.state));
+  client.addEventListener("caption", (event) => onCaption(event.detail));
+  client.addEventListener("response", (event) => {
+    if (!helperBubble) bubble("helper", event.detail.text);
+  });
+  client.addEventListener("interrupted", () => helperBubble && helperBubble.classList.add("cut"));
+  client.addEventListener("turn", () => {
+    helperBubble = null;
+  });
+  client.addEventListener("error", (event) => {
+    page.errors.push(event.detail);
+    bubble("error", event.detail.message);
+  });
+  page.phase = "connecting";
+  const connection = await client.connect({ websocketPath: session.websocket_path, token: session.client_token });
+  page.connection = connection;
+  $("talk-controls").hidden = false;
+  $("text-form").hidden = false;
+  try {
+    await client.startMicrophone();
+    applyTalkMode();
+  } catch (error) {
+    bubble("error", `No microphone (${error.message}); you can still type.`);
+    $("talk").disabled = true;
+  }
+  page.phase = "ready";
+}
+
+function applyTalkMode() {
+  const handsFree = $("hands-free").checked;
+  $("talk").textContent = handsFree ? "Listening (hands-free)" : "Hold to talk";
+  $("talk").disabled = handsFree;
+  if (client) client.setTalking(handsFree);
+}
+
+function holdToTalk(pressed) {
+  if (!client || $("hands-free").checked) return;
+  $("talk").setAttribute("aria-pressed", String(pressed));
+  client.setTalking(pressed);
 }
 
 $("start-form").addEventListener("submit", async (event) => {
@@ -72,9 +123,9 @@ $("start-form").addEventListener("submit", async (event) => {
       body: JSON.stringify({ level: $("level").value, child_age: Number($("age").value) }),
     });
     $("conversation").replaceChildren();
-    if (socket) socket.close();
-    connect(session);
+    await begin(session);
   } catch (error) {
+    page.phase = "error";
     setStatus(`Could not start: ${error.message}`);
   }
 });
@@ -83,21 +134,26 @@ $("resume").addEventListener("click", async () => {
   const session = JSON.parse(localStorage.getItem(LAST_SESSION_KEY));
   try {
     await showStoredConversation(session.id);
-    if (socket) socket.close();
-    connect(session);
+    await begin(session);
   } catch (error) {
+    page.phase = "error";
     setStatus(`Could not continue: ${error.message}`);
   }
 });
 
+$("hands-free").addEventListener("change", applyTalkMode);
+$("talk").addEventListener("pointerdown", () => holdToTalk(true));
+for (const type of ["pointerup", "pointerleave", "pointercancel"]) {
+  $("talk").addEventListener(type, () => holdToTalk(false));
+}
+
 $("text-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const content = $("text").value.trim();
-  if (!content || !socket || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ type: ClientMessageTypes.TEXT, content }));
-  addTurn("child", content);
+  if (!content || !client || !client.sendText(content)) return;
+  helperBubble = null;
+  bubble("child", content);
   $("text").value = "";
-  setStatus("The helper is thinking…");
 });
 
 $("resume").hidden = !localStorage.getItem(LAST_SESSION_KEY);

@@ -1,0 +1,1 @@
+"""Real-browser tests: Playwright driving Chromium, a WAV file as the microphone."""
