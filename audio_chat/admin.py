@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audio_chat.models import ChatMessage, ChatSession, Level
@@ -19,7 +22,9 @@ class LevelAdmin(admin.ModelAdmin[Level]):
         return len(level.hints)
 
 
-TRANSCRIPT_FIELDS: tuple[str, ...] = ("created_at", "sender", "message_type", "text", "interrupted", "mode", "model")
+TRANSCRIPT_FIELDS: tuple[str, ...] = (
+    "created_at", "sender", "message_type", "text", "interrupted", "flags", "mode", "model"
+)  # fmt: skip
 
 
 class TranscriptInline(admin.TabularInline[ChatMessage, ChatSession]):
@@ -45,10 +50,27 @@ class ChatSessionAdmin(admin.ModelAdmin[ChatSession]):
     inlines = [TranscriptInline]
 
 
+class FlaggedFilter(admin.SimpleListFilter):
+    """Replies the output check flagged (gave the answer away, asked for personal data)."""
+
+    title = "output check"
+    parameter_name = "flagged"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Flagged"), ("no", "Not flagged")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.exclude(flags=[])
+        if self.value() == "no":
+            return queryset.filter(flags=[])
+        return queryset
+
+
 @admin.register(ChatMessage)
 class ChatMessageAdmin(admin.ModelAdmin[ChatMessage]):
-    list_display = ["created_at", "session", "sender", "message_type", "short_text", "interrupted", "mode", "model"]
-    list_filter = ["sender", "message_type", "mode", "interrupted"]
+    list_display = ["created_at", "session", "sender", "message_type", "short_text", "flags", "interrupted", "mode"]
+    list_filter = ["sender", "message_type", "mode", "interrupted", FlaggedFilter]
     search_fields = ["session__id"]
     readonly_fields = ["created_at"]
 

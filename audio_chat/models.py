@@ -31,6 +31,11 @@ def validate_hints(value: Any) -> None:
             raise ValidationError(f"Hint {number}: 'examples' must be a list of non-empty strings.")
 
 
+def validate_answers(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
+        raise ValidationError("Answers must be a list of non-empty strings.")
+
+
 class Level(models.Model):
     """A level of the game, with the hints its authors wrote for children who get stuck."""
 
@@ -38,6 +43,12 @@ class Level(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField()
     hints = models.JSONField(default=list, blank=True, validators=[validate_hints])
+    answers = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_answers],
+        help_text="What solves the level; a helper reply that says one outright is flagged.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +79,8 @@ class ChatSession(models.Model):
     live_resumption_handle = models.TextField(blank=True)
     live_resumption_updated_at = models.DateTimeField(null=True, blank=True)
     token_usage = models.JSONField(default=dict, blank=True, help_text="Token counts by modality.")
+    # Raising this revokes every client token issued before (the refresh endpoint rotates tokens this way).
+    client_token_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -105,6 +118,9 @@ class ChatMessage(models.Model):
     interrupted = models.BooleanField(default=False)
     mode = models.CharField(max_length=10, choices=Mode.choices, blank=True)
     model = models.CharField(max_length=120, blank=True)
+    flags = models.JSONField(
+        default=list, blank=True, help_text="Output checks that failed: gives_answer, asks_personal_data."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

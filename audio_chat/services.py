@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audio_chat.db import db_async
@@ -27,7 +30,7 @@ def level_context(session: ChatSession) -> LevelContext:
     description = level.description
     if session.level_description and session.level_description != level.description:
         description = f"{level.description}\n{session.level_description}"
-    return LevelContext(title=level.title, description=description, hints=hints)
+    return LevelContext(title=level.title, description=description, hints=hints, answers=tuple(level.answers))
 
 
 def conversation_context(session: ChatSession) -> ConversationContext:
@@ -63,10 +66,20 @@ def session_end(session: ChatSession) -> ChatSession:
     return session
 
 
+def session_rotate_token(session: ChatSession) -> ChatSession:
+    """Revoke every client token of the session; the caller issues the new one."""
+    ChatSession.objects.filter(pk=session.pk).update(client_token_version=F("client_token_version") + 1)
+    session.refresh_from_db(fields=["client_token_version"])
+    return session
+
+
 @transaction.atomic
 def session_delete(session: ChatSession) -> None:
-    """Erase the session and everything stored for it."""
+    """Erase the session and everything stored for it, archived raw audio included."""
     ChatMessage.objects.filter(session=session).delete()
+    if settings.AUDIO_ARCHIVE_DIR:
+        for recording in Path(settings.AUDIO_ARCHIVE_DIR).glob(f"{session.pk}-*.pcm"):
+            recording.unlink(missing_ok=True)
     session.delete()
 
 
@@ -79,6 +92,7 @@ def message_create(
     mode: str = "",
     model: str = "",
     interrupted: bool = False,
+    flags: list[str] | None = None,
 ) -> ChatMessage:
     message = ChatMessage(
         session=session,
@@ -88,6 +102,7 @@ def message_create(
         mode=mode,
         model=model,
         interrupted=interrupted,
+        flags=flags or [],
     )
     message.full_clean(exclude=["session"])
     message.save()
@@ -128,8 +143,11 @@ class DjangoConversationStore:
         model: str,
         spoken: bool = False,
         interrupted: bool = False,
+        flags: Sequence[str] = (),
     ) -> None:
-        await db_async(self._add_turn)(speaker, text, mode=mode, model=model, spoken=spoken, interrupted=interrupted)
+        await db_async(self._add_turn)(
+            speaker, text, mode=mode, model=model, spoken=spoken, interrupted=interrupted, flags=list(flags)
+        )
 
     async def load_resumption(self) -> tuple[str, str]:
         return await db_async(self._load_resumption)()
@@ -168,7 +186,15 @@ class DjangoConversationStore:
         return [Turn(Speaker(m.sender), m.text) for m in recent_messages(self._session, limit)]
 
     def _add_turn(
-        self, speaker: Speaker, text: str, *, mode: Mode | None, model: str, spoken: bool, interrupted: bool
+        self,
+        speaker: Speaker,
+        text: str,
+        *,
+        mode: Mode | None,
+        model: str,
+        spoken: bool,
+        interrupted: bool,
+        flags: list[str],
     ) -> None:
         self.saved.append(
             message_create(
@@ -179,5 +205,6 @@ class DjangoConversationStore:
                 mode=mode.value if mode else "",
                 model=model,
                 interrupted=interrupted,
+                flags=flags,
             )
         )

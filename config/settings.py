@@ -28,8 +28,10 @@ if not SECRET_KEY:
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=true for local development."
         )
     SECRET_KEY = _DEV_SECRET_KEY
-elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 32):
-    raise ImproperlyConfigured("SECRET_KEY must be a real secret (at least 32 characters, not a django-insecure key).")
+elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be a real secret: at least 50 characters, not repetitive, not a django-insecure key."
+    )
 
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -114,6 +116,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["audio_chat.api.permissions.GameBackendAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["audio_chat.api.throttles.CallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"caller": env.str("REST_RATE_LIMIT", default="120/min")},
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -200,3 +204,28 @@ LIVE_HANDLE_MAX_AGE_SECONDS: int = env.int("LIVE_HANDLE_MAX_AGE_SECONDS", defaul
 
 # Raw microphone audio is never stored unless this names a folder (debugging, browser tests).
 AUDIO_ARCHIVE_DIR: str = env.str("AUDIO_ARCHIVE_DIR", default="")
+
+# --- Access and limits ------------------------------------------------------------------------------
+# Browser origins allowed on the WebSocket besides the ALLOWED_HOSTS (e.g. https://game.example.com).
+WEBSOCKET_ALLOWED_ORIGINS: list[str] = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MAX_CONNECTIONS_PER_SESSION: int = env.int("MAX_CONNECTIONS_PER_SESSION", default=2)
+DAILY_SPEAKING_MINUTES: int = env.int("DAILY_SPEAKING_MINUTES", default=30)
+MAX_FRAMES_PER_SECOND: float = env.float("MAX_FRAMES_PER_SECOND", default=100.0)
+MAX_AUDIO_BYTES_PER_SECOND: float = env.float("MAX_AUDIO_BYTES_PER_SECOND", default=64_000.0)
+SESSION_RETENTION_DAYS: int = env.int("SESSION_RETENTION_DAYS", default=30)
+
+# --- Production hardening (manage.py check --deploy is clean with the README's production settings) ------
+if not DEBUG:
+    SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"

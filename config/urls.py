@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from audio_chat.views import DemoPageView
+from audio_chat.views import DemoPageView, demo_session_create
 
 urlpatterns = [
     path("", DemoPageView.as_view(), name="demo"),
+    path("demo/sessions/", demo_session_create, name="demo-session-create"),
     path("api/", include("audio_chat.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

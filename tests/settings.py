@@ -18,3 +18,6 @@ STORAGES = {
 # Tests run with DEBUG off but without collectstatic: serve static files from the apps' folders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"caller": "100000/min"}}  # noqa: F405
+SECURE_SSL_REDIRECT = False  # the test client speaks plain http
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

@@ -35,6 +35,7 @@ class LevelContext:
     title: str
     description: str
     hints: tuple[Hint, ...] = ()
+    answers: tuple[str, ...] = ()  # what solves the level: the helper must not say it outright
 
 
 @dataclass(frozen=True)

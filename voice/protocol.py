@@ -63,6 +63,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_AUDIO = "invalid_audio"
     AUDIO_UNSUPPORTED = "audio_unsupported"
     HELPER_UNAVAILABLE = "helper_unavailable"
+    RATE_LIMITED = "rate_limited"
 
 
 AUDIO_FORMATS: Final[dict[str, dict[str, object]]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from rest_framework import serializers
 
 from audio_chat.models import MAX_CHILD_AGE, MIN_CHILD_AGE, ChatMessage, ChatSession, Level
@@ -29,10 +30,16 @@ class HintSerializer(serializers.Serializer[dict[str, Any]]):
 
 class LevelSerializer(serializers.ModelSerializer[Level]):
     hints = HintSerializer(many=True, required=False)
+    answers = serializers.ListField(child=StrictCharField(max_length=200), max_length=20, required=False)
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
 
     class Meta:
         model = Level
-        fields = ["slug", "title", "description", "hints", "created_at", "updated_at"]
+        fields = ["slug", "title", "description", "hints", "answers", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -87,10 +94,18 @@ class ChatSessionCreatedSerializer(ChatSessionSerializer):
         read_only_fields = fields
 
 
+class ClientTokenSerializer(serializers.Serializer[dict[str, Any]]):
+    client_token = serializers.CharField(read_only=True)
+    client_token_expires_at = serializers.DateTimeField(read_only=True)
+    websocket_path = serializers.CharField(read_only=True)
+
+
 class ChatMessageSerializer(serializers.ModelSerializer[ChatMessage]):
     class Meta:
         model = ChatMessage
-        fields = ["id", "session", "sender", "message_type", "text", "interrupted", "mode", "model", "created_at"]
+        fields = [
+            "id", "session", "sender", "message_type", "text", "interrupted", "mode", "model", "flags", "created_at"
+        ]  # fmt: skip
         read_only_fields = fields
 
 

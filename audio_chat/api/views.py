@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from audio_chat import brains, services
 from audio_chat.api import serializers as s
+from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.tokens import issue_client_token
 from voice.providers.base import BrainError
@@ -57,6 +58,15 @@ class LevelViewSet(viewsets.ModelViewSet[Level]):
     lookup_field = "slug"
 
 
+def token_response(session: ChatSession) -> dict[str, Any]:
+    token, expires_at = issue_client_token(str(session.id), session.client_token_version)
+    return {
+        "client_token": token,
+        "client_token_expires_at": serializers.DateTimeField().to_representation(expires_at),
+        "websocket_path": f"/ws/audio-chat/{session.id}/",
+    }
+
+
 @extend_schema_view(
     list=extend_schema(summary="List chat sessions, newest first"),
     retrieve=extend_schema(summary="One chat session"),
@@ -72,6 +82,12 @@ class ChatSessionViewSet(
     queryset = ChatSession.objects.select_related("level")
     serializer_class = s.ChatSessionSerializer
     lookup_value_regex = UUID_PATTERN
+    permission_classes = [GameBackendOrSessionClient]
+    CLIENT_ACTIONS = ("retrieve", "messages", "refresh_token")
+
+    def session_for_client_token(self, request: Request) -> str | None:
+        """The game client may use its session's token for these actions on that session only."""
+        return self.kwargs.get("pk") if self.action in self.CLIENT_ACTIONS else None
 
     @extend_schema(
         request=s.ChatSessionCreateSerializer,
@@ -82,14 +98,20 @@ class ChatSessionViewSet(
         serializer = s.ChatSessionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = services.session_create(**serializer.validated_data)
-        token, expires_at = issue_client_token(str(session.id))
-        body = {
-            **s.ChatSessionSerializer(session).data,
-            "client_token": token,
-            "client_token_expires_at": serializers.DateTimeField().to_representation(expires_at),
-            "websocket_path": f"/ws/audio-chat/{session.id}/",
-        }
+        body = {**s.ChatSessionSerializer(session).data, **token_response(session)}
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ClientTokenSerializer, 409: None},
+        summary="Rotate the session's client token: the new one works, every earlier one stops working",
+    )
+    @action(detail=True, methods=["post"], url_path="token")
+    def refresh_token(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        if not session.is_active:
+            return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
+        return Response(token_response(services.session_rotate_token(session)))
 
     @extend_schema(summary="Erase the session and everything stored for it", responses={204: None})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -140,6 +162,12 @@ class ChatSessionViewSet(
 
 
 class HistoryApi(APIView):
+    permission_classes = [GameBackendOrSessionClient]
+
+    def session_for_client_token(self, request: Request) -> str | None:
+        query = s.HistoryQuerySerializer(data=request.query_params)
+        return str(query.validated_data["session_id"]) if query.is_valid() else None
+
     @extend_schema(
         parameters=[
             OpenApiParameter("session_id", str, required=True, description="The session's UUID."),

@@ -22,7 +22,7 @@ async def start_chat(
     page: Any, service: Service, level: str = "castle-red-door", query: str = "?processing=off"
 ) -> None:
     await page.goto(service.base_url + "/" + query)
-    await page.wait_for_function("document.querySelectorAll('#level option[value]').length >= 3")
+    await page.wait_for_function("document.querySelectorAll('#level option').length >= 3")
     await page.select_option("#level", level)
     await page.click("#start")  # a real gesture, as a child's browser needs to start audio
     await page.wait_for_function("window.__demo.phase === 'ready'", timeout=30_000)

@@ -13,6 +13,7 @@ from voice.providers.base import BrainUnavailable
 @dataclass
 class MemoryStore:
     turns: list[tuple[Speaker, str, Mode | None, str, bool, bool]] = field(default_factory=list)
+    flags: list[list[str]] = field(default_factory=list)
 
     async def recent_turns(self, limit: int) -> list[Turn]:
         return [Turn(turn[0], turn[1]) for turn in self.turns[-limit:]]
@@ -26,8 +27,10 @@ class MemoryStore:
         model: str,
         spoken: bool = False,
         interrupted: bool = False,
+        flags: Sequence[str] = (),
     ) -> None:
         self.turns.append((speaker, text, mode, model, spoken, interrupted))
+        self.flags.append(list(flags))
 
 
 @dataclass

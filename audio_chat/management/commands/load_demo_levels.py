@@ -23,6 +23,7 @@ class Command(BaseCommand):
             level.title = entry["title"]
             level.description = entry["description"]
             level.hints = entry["hints"]
+            level.answers = entry.get("answers", [])
             level.full_clean()
             level.save()
         self.stdout.write(f"Loaded {len(levels)} demo levels.")

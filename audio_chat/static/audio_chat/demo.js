@@ -33,20 +33,31 @@ function bubble(speaker, text) {
   return item;
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+function cookie(name) {
+  const match = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+async function api(path, { token, ...options } = {}) {
+  const headers = { "Content-Type": "application/json", "X-CSRFToken": cookie("csrftoken") };
+  if (token) headers.Authorization = `Bearer ${token}`; // the session's own client token
+  const response = await fetch(path, { headers, credentials: "same-origin", ...options });
   const body = response.status === 204 ? null : await response.json();
   if (!response.ok) throw new Error(body && body.detail ? body.detail : `HTTP ${response.status}`);
   return body;
 }
 
-async function loadLevels() {
-  const levels = await api("/api/levels/?limit=200");
-  $("level").replaceChildren(...levels.results.map((level) => new Option(level.title, level.slug)));
+function loadLevels() {
+  const levels = JSON.parse($("levels-data").textContent);
+  $("level").replaceChildren(...levels.map((level) => new Option(level.title, level.slug)));
+  if (!JSON.parse($("demo-enabled").textContent)) {
+    $("start").disabled = true;
+    setStatus("The demo starts sessions only when the service runs with DEBUG on.");
+  }
 }
 
-async function showStoredConversation(sessionId) {
-  const page = await api(`/api/history/?session_id=${sessionId}&limit=200`);
+async function showStoredConversation(session) {
+  const page = await api(`/api/history/?session_id=${session.id}&limit=200`, { token: session.client_token });
   $("conversation").replaceChildren();
   for (const message of page.messages) {
     const item = bubble(message.sender === "child" ? "child" : "helper", message.text);
@@ -118,7 +129,7 @@ function holdToTalk(pressed) {
 $("start-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const session = await api("/api/sessions/", {
+    const session = await api("/demo/sessions/", {
       method: "POST",
       body: JSON.stringify({ level: $("level").value, child_age: Number($("age").value) }),
     });
@@ -133,7 +144,7 @@ $("start-form").addEventListener("submit", async (event) => {
 $("resume").addEventListener("click", async () => {
   const session = JSON.parse(localStorage.getItem(LAST_SESSION_KEY));
   try {
-    await showStoredConversation(session.id);
+    await showStoredConversation(session);
     await begin(session);
   } catch (error) {
     page.phase = "error";
@@ -157,4 +168,4 @@ $("text-form").addEventListener("submit", (event) => {
 });
 
 $("resume").hidden = !localStorage.getItem(LAST_SESSION_KEY);
-loadLevels().catch((error) => setStatus(`Could not load levels: ${error.message}`));
+loadLevels();

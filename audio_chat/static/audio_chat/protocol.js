@@ -44,7 +44,8 @@ export const ErrorCodes = Object.freeze({
   "TEXT_TOO_LONG": "text_too_long",
   "INVALID_AUDIO": "invalid_audio",
   "AUDIO_UNSUPPORTED": "audio_unsupported",
-  "HELPER_UNAVAILABLE": "helper_unavailable"
+  "HELPER_UNAVAILABLE": "helper_unavailable",
+  "RATE_LIMITED": "rate_limited"
 });
 
 export const AudioFormats = Object.freeze({

@@ -47,11 +47,6 @@ def test_a_revoked_api_key_is_refused(api: APIClient, api_key: str) -> None:
 
 
 @override_settings(DEBUG=True)
-def test_debug_without_any_api_key_is_open_for_local_development() -> None:
-    assert APIClient().get("/api/sessions/").status_code == 200
-
-
-@override_settings(DEBUG=True)
 def test_debug_enforces_keys_once_one_exists(api_key: str) -> None:
     assert APIClient().get("/api/sessions/").status_code in (401, 403)
 

@@ -1,0 +1,55 @@
+"""Limits kept in the cache, so that with Redis configured they hold across every worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from audio_chat.db import db_async
+
+SLOT_TTL_SECONDS = 6 * 3600  # a worker that died without releasing its slots frees them after this
+
+
+def _slots_key(session_id: str) -> str:
+    return f"audio-chat:connections:{session_id}"
+
+
+def _take_slot(session_id: str) -> bool:
+    key = _slots_key(session_id)
+    cache.add(key, 0, SLOT_TTL_SECONDS)
+    if cache.incr(key) > settings.MAX_CONNECTIONS_PER_SESSION:
+        cache.decr(key)
+        return False
+    return True
+
+
+def _release_slot(session_id: str) -> None:
+    try:
+        if cache.decr(_slots_key(session_id)) < 0:
+            cache.set(_slots_key(session_id), 0, SLOT_TTL_SECONDS)
+    except ValueError:  # the key expired meanwhile
+        pass
+
+
+take_connection_slot = db_async(_take_slot)
+release_connection_slot = db_async(_release_slot)
+
+
+class DailySpeakingBudget:
+    """``DAILY_SPEAKING_MINUTES`` of the child's audio per session per (UTC) day."""
+
+    def __init__(self, session_id: str) -> None:
+        self._session_id = session_id
+
+    def _spend(self, seconds: float) -> bool:
+        today = timezone.now().date().isoformat()
+        key = f"audio-chat:speaking-ms:{self._session_id}:{today}"
+        cache.add(key, 0, int(dt.timedelta(days=1, hours=1).total_seconds()))
+        spent_ms = cache.incr(key, round(seconds * 1000))
+        return bool(spent_ms <= settings.DAILY_SPEAKING_MINUTES * 60_000)
+
+    async def spend(self, seconds: float) -> bool:
+        return await db_async(self._spend)(seconds)

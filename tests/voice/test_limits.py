@@ -1,0 +1,78 @@
+"""Per-connection limits: floods, oversized frames and the daily speaking budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.voice.test_session import RecordingEngine
+from voice.limits import TIME_FOR_A_BREAK, ConnectionLimits, TokenBucket
+from voice.protocol import MAX_AUDIO_FRAME_BYTES
+from voice.session import ChatConnection
+
+
+class Budget:
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    async def spend(self, seconds: float) -> bool:
+        self.left -= seconds
+        return self.left >= 0
+
+
+def connection(limits: ConnectionLimits | None = None, budget: Budget | None = None):
+    sent: list[dict[str, Any]] = []
+    closed: list[int] = []
+    engine = RecordingEngine()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def close(code: int) -> None:
+        closed.append(code)
+
+    return (
+        ChatConnection(
+            engine=engine, send_json=send, close=close, limits=limits or ConnectionLimits(), speaking_budget=budget
+        ),
+        engine,
+        sent,
+        closed,
+    )
+
+
+def test_a_token_bucket_allows_its_burst_then_its_rate() -> None:
+    bucket = TokenBucket(rate=10, burst_seconds=1)
+    assert sum(bucket.take() for _ in range(30)) == 10
+
+
+async def test_an_oversized_audio_frame_closes_1009() -> None:
+    chat, engine, _, closed = connection()
+    await chat.receive_bytes(b"\x00" * (MAX_AUDIO_FRAME_BYTES + 2))
+    assert closed == [1009]
+    assert engine.calls == []
+
+
+async def test_an_oversized_text_frame_closes_1009() -> None:
+    chat, _, _, closed = connection(ConnectionLimits(max_text_frame_bytes=100))
+    await chat.receive_text('{"type":"text","content":"' + "a" * 200 + '"}')
+    assert closed == [1009]
+
+
+async def test_a_flood_is_dropped_with_one_error_then_closed_4029() -> None:
+    chat, engine, sent, closed = connection(ConnectionLimits(frames_per_second=10, burst_seconds=1, flood_seconds=0))
+    for _ in range(15):
+        await chat.receive_bytes(b"\x00\x00" * 320)
+    assert len(engine.calls) == 10, "the burst gets through, the rest is dropped"
+    assert [m["code"] for m in sent] == ["rate_limited"]
+    assert closed == [4029]
+
+
+async def test_the_daily_budget_ends_with_friendly_words_then_4029() -> None:
+    chat, engine, sent, closed = connection(budget=Budget(seconds=2.0))
+    second = b"\x00\x00" * 16_000
+    for _ in range(4):
+        await chat.receive_bytes(second[: len(second) // 2])
+        await chat.receive_bytes(second[len(second) // 2 :])
+    assert sent == [{"type": "response", "content": TIME_FOR_A_BREAK}]
+    assert closed == [4029]
+    assert len(engine.calls) == 5, "audio stops reaching the helper once the budget is spent"
