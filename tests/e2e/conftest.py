@@ -153,10 +153,10 @@ def _best_aligned_correlation(reference: np.ndarray, window: np.ndarray) -> floa
     return float(np.corrcoef(padded[lag : lag + len(window)], window)[0, 1])
 
 
-def correlation(source16k: bytes, received16k: bytes, window_seconds: float = 0.5) -> float:
-    """How faithfully the received audio reproduces the source: the median, over half-second windows of
-    speech, of the Pearson correlation with the best-aligned stretch of the source. Windows align on their
-    own, so a render quantum dropped by a busy machine costs one window, not the whole comparison."""
+def window_correlations(source16k: bytes, received16k: bytes, window_seconds: float = 0.25) -> list[float]:
+    """For each quarter-second window of speech in the received audio, the Pearson correlation with the
+    best-aligned stretch of the source. Windows align on their own, so a render quantum dropped by a busy
+    machine costs one window, not the whole comparison."""
     reference = np.frombuffer(source16k, "<i2").astype(np.float64)
     received = np.frombuffer(received16k, "<i2").astype(np.float64)[1600:]  # skip the filter's start-up
     size = int(window_seconds * 16_000)
@@ -166,6 +166,12 @@ def correlation(source16k: bytes, received16k: bytes, window_seconds: float = 0.
         for start in range(0, len(received) - size, size)
         if np.sqrt(np.mean(received[start : start + size] ** 2)) > loud
     ]
+    return scores
+
+
+def correlation(source16k: bytes, received16k: bytes) -> float:
+    """How faithfully the received audio reproduces the source: the median window correlation."""
+    scores = window_correlations(source16k, received16k)
     return float(np.median(scores)) if scores else 0.0
 
 

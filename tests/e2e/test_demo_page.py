@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, Service, correlation, write_wav
+from tests.e2e.conftest import ARTIFACTS, Service, correlation, window_correlations, write_wav
 from tests.speech import spoken_question
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
@@ -73,7 +73,8 @@ async def test_offline_voice_turn_from_microphone_to_speaker(
     assert len(received) == sent, "every frame the page sent reached the server"
     seconds = len(received) / 32_000
     assert len(question) / 32_000 - 0.5 < seconds, "the whole question was captured"
-    assert correlation(question, received) > 0.9, "the page captured the microphone faithfully"
+    windows = window_correlations(question, received)
+    assert correlation(question, received) > 0.9, f"the page captured the microphone faithfully: {windows}"
 
 
 async def test_speaking_over_the_helper_stops_playback_within_one_render_quantum(
@@ -149,5 +150,6 @@ async def test_live_mode_against_the_emulator(browser_for, live_service: Service
     assert records[-1]["audio_bytes"] >= len(question) * 0.9
     received = newest_uplink(live_service)
     assert len(received) == sent
-    assert correlation(question, received) > 0.9
+    windows = window_correlations(question, received)
+    assert correlation(question, received) > 0.9, f"the page captured the microphone faithfully: {windows}"
     assert np.isfinite(player["played"])
