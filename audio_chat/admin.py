@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audio_chat.models import ChatMessage, ChatSession, Level
+from audio_chat.services import session_end
 
 
 @admin.register(Level)
@@ -48,6 +49,12 @@ class ChatSessionAdmin(admin.ModelAdmin[ChatSession]):
     search_fields = ["id", "level_description"]
     readonly_fields = ["id", "created_at", "updated_at", "ended_at", "live_resumption_updated_at", "token_usage"]
     inlines = [TranscriptInline]
+    actions = ["end_sessions"]
+
+    @admin.action(description="End the selected sessions (closes their open connections)")
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[ChatSession]) -> None:
+        for session in queryset:
+            session_end(session)
 
 
 class FlaggedFilter(admin.SimpleListFilter):

@@ -15,8 +15,9 @@ from django.http.request import validate_host
 from audio_chat import brains, engines, limits, services
 from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession
+from audio_chat.services import session_group
 from audio_chat.tokens import InvalidClientToken, read_client_token
-from voice import protocol
+from voice import metrics, protocol
 from voice.archive import UplinkArchive
 from voice.limits import ConnectionLimits
 from voice.session import ChatConnection, Conversation
@@ -62,6 +63,7 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
 
     connection: ChatConnection | None = None
     slot_session_id: str | None = None
+    control_group: str | None = None
 
     async def connect(self) -> None:
         # Accept first so that refusals carry our close code; a refused handshake reaches browsers as a bare 1006.
@@ -80,6 +82,10 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             await self.close(code=protocol.CloseCode.LIMIT_REACHED)
             return
         self.slot_session_id = session_id
+        # Ending the session (REST or admin, on any worker) reaches this socket through the channel layer.
+        self.control_group = session_group(session_id)
+        await self.channel_layer.group_add(self.control_group, self.channel_name)
+        metrics.ACTIVE_CONNECTIONS.inc()
         store = services.DjangoConversationStore(session)
         conversation = Conversation(
             context=services.conversation_context(session),
@@ -123,12 +129,20 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         if self.connection is not None:
             await self.connection.close()
             self.connection = None
+            metrics.ACTIVE_CONNECTIONS.dec()
+        if self.control_group is not None:
+            await self.channel_layer.group_discard(self.control_group, self.channel_name)
+            self.control_group = None
         if self.slot_session_id is not None:
             await limits.release_connection_slot(self.slot_session_id)
             self.slot_session_id = None
 
     async def close_with(self, code: int) -> None:
         await self.close(code=code)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The channel-layer message ``{"type": "session.ended"}``: the session was ended elsewhere."""
+        await self.close(code=protocol.CloseCode.SESSION_ENDED)
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))

@@ -61,6 +61,10 @@ def warm_up() -> None:
 _GONE_LIVE_MODELS: set[str] = set()
 
 
+def unavailable_live_models() -> set[str]:
+    return set(_GONE_LIVE_MODELS)
+
+
 def build_engine(
     conversation: Conversation, store: DjangoConversationStore, *, send_json: SendJson, send_audio: SendAudio
 ) -> Engine:

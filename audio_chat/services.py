@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -58,11 +60,20 @@ def session_create(
     return session
 
 
+def session_group(session_id: str) -> str:
+    """The channel-layer group of a session's open WebSockets, on every worker."""
+    return f"audio-chat.session.{session_id}"
+
+
 def session_end(session: ChatSession) -> ChatSession:
+    """End the session and close its open WebSockets (4010), whichever worker holds them."""
     if session.is_active:
         session.is_active = False
         session.ended_at = timezone.now()
         session.save(update_fields=["is_active", "ended_at", "updated_at"])
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(session_group(str(session.pk)), {"type": "session.ended"})
     return session
 
 

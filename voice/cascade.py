@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from voice import protocol
+from voice import metrics, protocol
 from voice.audio import OUTPUT_RATE_HZ, chunks, duration_seconds
 from voice.conversation import Mode, Reply
 from voice.engine.stt import StreamingTranscriber
@@ -211,6 +211,7 @@ class SpokenChat:
             # Shielded: a client that leaves mid-reply still has what it heard stored.
             await asyncio.shield(self._conversation.record_reply(heard, reply, spoken=spoken, interrupted=cut))
         await self._send_json(protocol.turn_complete_message(interrupted=speech.cut))
+        metrics.TURNS.labels(self.mode.value, str(speech.cut).lower()).inc()
 
     async def _speak(self, reply: Reply, speech: _Speech, *, captions: bool) -> None:
         assert self._voice is not None
@@ -232,6 +233,8 @@ class SpokenChat:
                         started = time.monotonic()
                         ended = self._speech_ended_at
                         self.last_turn_latency = started - ended if captions and ended else None
+                        if self.last_turn_latency is not None:
+                            metrics.REPLY_LATENCY.labels(self.mode.value).observe(self.last_turn_latency)
                     words = sentence.text.split()
                     speech.partial = " ".join(words[: len(words) * number // len(pieces)])
                     sent_seconds += duration_seconds(piece, OUTPUT_RATE_HZ)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from voice import protocol
+from voice import metrics, protocol
 from voice.conversation import Mode, Reply, Turn
 from voice.providers.live_events import (
     AudioOut,
@@ -89,6 +89,7 @@ class _Turn:
     child_stored: bool = False
     interrupted: bool = False
     active: bool = False  # the helper is answering
+    due_since: float | None = None  # when the child's turn ended (typed, or first transcribed), for latency
 
     @property
     def child_text(self) -> str:
@@ -243,7 +244,7 @@ class LiveChat:
 
     async def _start_typed_turn(self, text: str) -> None:
         await self._store_unfinished_turn()
-        self._turn = _Turn(child=[text], typed=True, child_stored=True)
+        self._turn = _Turn(child=[text], typed=True, child_stored=True, due_since=time.monotonic())
         await self._conversation.hear(text, spoken=False)
         self._reply_due_since = time.monotonic()
 
@@ -261,12 +262,15 @@ class LiveChat:
                     resuming_after_failure = False
                 await self._relay()
             except _SwitchOver:
+                metrics.SWITCHOVERS.inc()
                 logger.info("Live session %s: switching connection before goAway's deadline", self._session_id)
                 continue
             except (LiveUnavailable, UpstreamRefused) as error:
                 await self._fall_back(str(error))
                 return
             except UpstreamError as error:
+                metrics.UPSTREAM_ERRORS.labels(str(error.code)).inc()
+                metrics.RECONNECTS.inc()
                 failures += 1
                 logger.warning("Live session %s: upstream failed (%s), attempt %d", self._session_id, error, failures)
                 if failures > MAX_CONSECUTIVE_FAILURES:
@@ -367,6 +371,8 @@ class LiveChat:
             self._reply_due_since = time.monotonic()
         match event:
             case AudioOut(pcm=pcm):
+                if not turn.active and turn.due_since is not None:
+                    metrics.REPLY_LATENCY.labels(Mode.LIVE.value).observe(time.monotonic() - turn.due_since)
                 turn.active = True
                 await self._store_child_turn()
                 await self._send_audio(pcm)
@@ -376,6 +382,7 @@ class LiveChat:
                     turn = self._turn = _Turn()
                 turn.child.append(text)
                 self._reply_due_since = time.monotonic()
+                turn.due_since = turn.due_since or self._reply_due_since
                 await self._send_json(protocol.input_transcript_message(turn.child_text, final=False))
             case OutputTranscript(text=text):
                 turn.active = True
@@ -410,6 +417,7 @@ class LiveChat:
         if turn.typed and turn.helper_text:
             await self._send_json(protocol.response_message(turn.helper_text))
         await self._send_json(protocol.turn_complete_message(interrupted=turn.interrupted))
+        metrics.TURNS.labels(Mode.LIVE.value, str(turn.interrupted).lower()).inc()
         if self._turn is turn:  # the child may have typed a new turn meanwhile
             self._turn = _Turn()
         self._reply_due_since = None
@@ -456,6 +464,7 @@ class LiveChat:
     # --- fallback -----------------------------------------------------------------------------
 
     async def _fall_back(self, reason: str) -> None:
+        metrics.FALLBACKS.inc()
         logger.warning("Live session %s: falling back to text mode (%s)", self._session_id, reason)
         await self._end_interrupted_turn()
         await self._detach_upstream()

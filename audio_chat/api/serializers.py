@@ -130,7 +130,10 @@ class HistorySerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class HealthSerializer(serializers.Serializer[dict[str, Any]]):
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "degraded"])
     mode = serializers.ChoiceField(choices=["live", "text", "offline"])
+    database = serializers.CharField(help_text="ok, or the error")
+    channel_layer = serializers.CharField(help_text="ok, or the error")
+    upstream = serializers.DictField(help_text="the configured upstream and the Live models found unavailable")
     text_models = serializers.ListField(child=serializers.CharField())
     live_models = serializers.ListField(child=serializers.CharField())

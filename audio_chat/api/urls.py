@@ -13,5 +13,6 @@ router.register("levels", views.LevelViewSet, basename="level")
 urlpatterns = [
     path("health/", views.HealthApi.as_view(), name="health"),
     path("history/", views.HistoryApi.as_view(), name="history"),
+    path("metrics/", views.MetricsApi.as_view(), name="metrics"),
     path("", include(router.urls)),
 ]

@@ -6,8 +6,10 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
@@ -16,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audio_chat import brains, services
+from audio_chat import brains, health, services
 from audio_chat.api import serializers as s
 from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
@@ -30,16 +32,29 @@ UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-
 class HealthApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=s.HealthSerializer, summary="Liveness, and which brain is active")
+    @extend_schema(responses=s.HealthSerializer, summary="Liveness: the database, the channel layer, the upstream")
     def get(self, request: Request) -> Response:
+        checks = {"database": health.database(), "channel_layer": health.channel_layer()}
+        healthy = all(value == "ok" for value in checks.values())
         return Response(
             {
-                "status": "ok",
+                "status": "ok" if healthy else "degraded",
                 "mode": brains.active_mode().value,
+                **checks,
+                "upstream": health.upstream(),
                 "text_models": settings.TEXT_MODELS,
                 "live_models": settings.LIVE_MODELS,
-            }
+            },
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+class MetricsApi(APIView):
+    """Prometheus metrics of this worker process (an API key is required, like the rest of the API)."""
+
+    @extend_schema(responses={(200, "text/plain"): str}, summary="Prometheus metrics")
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
 @extend_schema_view(
