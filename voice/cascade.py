@@ -66,12 +66,14 @@ class SpokenChat:
         self._vad = vad
         self._lead_seconds = lead_seconds
         self._audio_in: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=MAX_QUEUED_AUDIO_FRAMES)
-        self._turns: asyncio.Queue[tuple[str, bool]] = asyncio.Queue(maxsize=MAX_QUEUED_TURNS)
+        # (words, spoken, already stored)
+        self._turns: asyncio.Queue[tuple[str, bool, bool]] = asyncio.Queue(maxsize=MAX_QUEUED_TURNS)
         self._tasks: list[asyncio.Task[None]] = []
         self._speech: _Speech | None = None
         self._send_lock = asyncio.Lock()
         self._voice_warning_sent = False
         self._speech_ended_at: float | None = None
+        self._history_budget = 40
         self.last_turn_latency: float | None = None  # end of speech → first reply audio, for benchmarks
 
     @property
@@ -108,6 +110,10 @@ class SpokenChat:
     async def text(self, content: str) -> None:
         await self._queue_turn(content, spoken=False)
 
+    async def answer_stored(self, content: str) -> None:
+        """Answer words that are already stored (Live took them, then failed before answering)."""
+        await self._queue_turn(content, spoken=False, stored=True)
+
     async def audio(self, pcm: bytes) -> None:
         try:
             self._audio_in.put_nowait(pcm)
@@ -122,9 +128,9 @@ class SpokenChat:
         with contextlib.suppress(asyncio.QueueFull):
             self._audio_in.put_nowait(None)
 
-    async def _queue_turn(self, text: str, *, spoken: bool) -> None:
+    async def _queue_turn(self, text: str, *, spoken: bool, stored: bool = False) -> None:
         try:
-            self._turns.put_nowait((text, spoken))
+            self._turns.put_nowait((text, spoken, stored))
         except asyncio.QueueFull:
             await self._send_json(
                 protocol.error_message(
@@ -176,9 +182,9 @@ class SpokenChat:
 
     async def _answer_turns(self) -> None:
         while True:
-            text, spoken = await self._turns.get()
+            text, spoken, stored = await self._turns.get()
             try:
-                await self._answer(text, spoken=spoken)
+                await self._answer(text, spoken=spoken, stored=stored)
             except Exception as error:  # the task must outlive one failed turn, or later turns go unanswered
                 if isinstance(error, BrainError):
                     logger.warning("No brain could answer in session %s", self._conversation.context.session_id)
@@ -190,8 +196,11 @@ class SpokenChat:
                     )
                 )
 
-    async def _answer(self, text: str, *, spoken: bool) -> None:
-        history = await self._conversation.hear(text, spoken=spoken)
+    async def _answer(self, text: str, *, spoken: bool, stored: bool = False) -> None:
+        if stored:
+            history = (await self._conversation.recent_turns(self._history_budget))[:-1]
+        else:
+            history = await self._conversation.hear(text, spoken=spoken)
         reply = await self._conversation.think(history, text)
         if not spoken:
             await self._send_json(protocol.response_message(reply.text))
@@ -255,7 +264,7 @@ class SpokenChat:
             async for sentence in self._voice.synthesize(text):
                 await ready.put(sentence)
         except SpeechUnavailable as error:
-            logger.warning("Speech failed: %s", error)
+            logger.warning("Speech failed: %s", str(error))
         # The end marker, also after a failure. A speaker that stopped early cancels this task instead.
         await ready.put(None)
 

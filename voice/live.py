@@ -9,6 +9,7 @@ when Live cannot be had.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from voice import metrics, protocol
+from voice.cascade import SpokenChat
 from voice.conversation import Mode, Reply, Turn
 from voice.providers.live_events import (
     AudioOut,
@@ -40,6 +42,7 @@ logger = logging.getLogger(__name__)
 MAX_CONSECUTIVE_FAILURES = 3
 BACKOFF_SECONDS = (0.2, 0.5, 1.0)
 SWITCH_MARGIN_SECONDS = 1.0  # switch over this long before goAway's deadline at the latest
+POLL_SECONDS = 0.25  # how often deadlines (goAway switch, stalled reply) are checked while no event comes
 MAX_BUFFERED_INPUTS = 1500  # 30 s of 20 ms frames, kept while the upstream is being replaced
 
 
@@ -137,6 +140,8 @@ class LiveChat:
         self._timeouts = timeouts
         self._inputs: asyncio.Queue[tuple[str, bytes | str | None]] = asyncio.Queue(maxsize=MAX_BUFFERED_INPUTS)
         self._unsent: tuple[str, bytes | str | None] | None = None
+        # Words the child said whose reply a failed upstream never started: sent again, before newer input.
+        self._priority: collections.deque[tuple[str, bytes | str | None]] = collections.deque()
         self._upstream: Upstream | None = None
         self._ready = asyncio.Event()
         self._upstream_lock = asyncio.Lock()
@@ -217,27 +222,36 @@ class LiveChat:
 
     async def _send_inputs(self) -> None:
         while True:
-            item = self._unsent or await self._inputs.get()
-            self._unsent = item
+            if self._unsent is None:
+                self._unsent = self._priority.popleft() if self._priority else await self._inputs.get()
+            kind, payload = self._unsent
+            if kind == "wake":
+                self._unsent = None
+                continue
             await self._ready.wait()
             async with self._upstream_lock:
                 upstream = self._upstream
                 if upstream is None or not self._ready.is_set():
                     continue
-                kind, payload = item
                 try:
                     if kind == "audio":
                         assert isinstance(payload, bytes)
                         await upstream.send_audio(payload)
                     elif kind == "end":
                         await upstream.send_audio_end()
+                    elif kind == "resend":
+                        assert isinstance(payload, str)
+                        self._reply_due_since = time.monotonic()
+                        await upstream.send_text(payload)
                     else:
                         assert isinstance(payload, str)
                         await self._start_typed_turn(payload)
                         await upstream.send_text(payload)
                 except UpstreamError as error:
                     # The supervisor sees the broken connection too; this input waits for the next one.
-                    logger.info("Live send failed (%s); input kept for the next connection", error)
+                    logger.info(
+                        "Live send failed (%s %s); input kept for the next connection", error.code, error.reason
+                    )
                     self._ready.clear()
                     continue
             self._unsent = None
@@ -256,11 +270,17 @@ class LiveChat:
         resuming_after_failure = False
         while True:
             try:
-                await self._connect()
-                if resuming_after_failure:
-                    await self._send_json(protocol.status_message(protocol.StatusState.RESUMED, "The helper is back."))
-                    resuming_after_failure = False
-                await self._relay()
+                try:
+                    await self._connect()
+                    if resuming_after_failure:
+                        await self._send_json(
+                            protocol.status_message(protocol.StatusState.RESUMED, "The helper is back.")
+                        )
+                        resuming_after_failure = False
+                    await self._relay()
+                finally:
+                    # Before any recovery: nothing may be sent to the old connection from here on.
+                    await self._detach_upstream()
             except _SwitchOver:
                 metrics.SWITCHOVERS.inc()
                 logger.info("Live session %s: switching connection before goAway's deadline", self._session_id)
@@ -272,7 +292,13 @@ class LiveChat:
                 metrics.UPSTREAM_ERRORS.labels(str(error.code)).inc()
                 metrics.RECONNECTS.inc()
                 failures += 1
-                logger.warning("Live session %s: upstream failed (%s), attempt %d", self._session_id, error, failures)
+                logger.warning(
+                    "Live session %s: upstream failed (%s %s), attempt %d",
+                    self._session_id,
+                    error.code,
+                    error.reason,
+                    failures,
+                )
                 if failures > MAX_CONSECUTIVE_FAILURES:
                     await self._fall_back(f"Live failed {failures} times: {error}")
                     return
@@ -282,9 +308,8 @@ class LiveChat:
                     )
                     resuming_after_failure = True
                 await self._end_interrupted_turn()
+                self._ask_again_after_failure()
                 await asyncio.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1])
-            finally:
-                await self._detach_upstream()
             if self._turn_succeeded:
                 failures = 0
 
@@ -330,40 +355,59 @@ class LiveChat:
         return usable
 
     async def _conversation_history(self) -> list[Turn]:
-        return await self._conversation.recent_turns(self._history_turns)
+        history = await self._conversation.recent_turns(self._history_turns)
+        pending = {text for kind, text in self._priority if kind == "resend"}
+        if history and history[-1].text in pending:
+            history = history[:-1]  # it is asked again right after the seed; the model must not hear it twice
+        return history
 
     async def _relay(self) -> None:
         upstream = self._upstream
         assert upstream is not None
-        events = upstream.events().__aiter__()
+        # A pump owned by this method feeds a queue, so waiting can be re-checked at any moment: cancelling a
+        # wait on the SDK's iterator itself would close it.
+        queue: asyncio.Queue[LiveEvent | UpstreamError] = asyncio.Queue()
+        pump = asyncio.create_task(self._pump(upstream, queue), name=f"live-pump:{self._session_id}")
         switch_by: float | None = None
-        while True:
-            wait = self._wait_seconds(switch_by)
-            try:
-                event = await asyncio.wait_for(events.__anext__(), wait)
-            except TimeoutError:
-                if switch_by is not None and (not self._turn.active or time.monotonic() >= switch_by):
-                    raise _SwitchOver() from None
-                if self._reply_due_since is not None:
-                    raise UpstreamError(1006, "the upstream stalled") from None
-                continue
-            except StopAsyncIteration:
-                raise UpstreamError(1006, "the upstream ended") from None
-            if isinstance(event, GoAway):
-                switch_by = time.monotonic() + max(0.0, event.seconds_left - SWITCH_MARGIN_SECONDS)
-                continue
-            await self._on_event(event)
-            if switch_by is not None and not self._turn.active:
-                raise _SwitchOver()
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), POLL_SECONDS)
+                except TimeoutError:
+                    self._check_deadlines(switch_by)
+                    continue
+                if isinstance(item, UpstreamError):
+                    raise item
+                if isinstance(item, GoAway):
+                    switch_by = time.monotonic() + max(0.0, item.seconds_left - SWITCH_MARGIN_SECONDS)
+                    continue
+                await self._on_event(item)
+                self._check_deadlines(switch_by)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
 
-    def _wait_seconds(self, switch_by: float | None) -> float | None:
+    @staticmethod
+    async def _pump(upstream: Upstream, queue: asyncio.Queue[LiveEvent | UpstreamError]) -> None:
+        try:
+            async for event in upstream.events():
+                await queue.put(event)
+        except UpstreamError as error:
+            await queue.put(error)
+            return
+        await queue.put(UpstreamError(1006, "the upstream ended"))
+
+    def _check_deadlines(self, switch_by: float | None) -> None:
+        """Raises:
+        _SwitchOver: goAway's switch is due (the turn ended, or the deadline is near).
+        UpstreamError: a reply is overdue: the upstream stalled.
+        """
         now = time.monotonic()
-        limits = []
-        if switch_by is not None:
-            limits.append(max(0.0, switch_by - now) if self._turn.active else 0.0)
-        if self._reply_due_since is not None:
-            limits.append(max(0.0, self._reply_due_since + self._timeouts.stall_seconds - now))
-        return min(limits) if limits else None
+        if switch_by is not None and (not self._turn.active or now >= switch_by):
+            raise _SwitchOver()
+        if self._reply_due_since is not None and now - self._reply_due_since > self._timeouts.stall_seconds:
+            raise UpstreamError(1006, "the upstream stalled")
 
     async def _on_event(self, event: LiveEvent) -> None:
         turn = self._turn
@@ -448,6 +492,16 @@ class LiveChat:
             await self._send_json(protocol.turn_complete_message(interrupted=True))
         self._reply_due_since = None
 
+    def _ask_again_after_failure(self) -> None:
+        """The failed upstream took the child's words but never answered: the next one hears them again."""
+        turn = self._turn
+        if turn.active or not turn.child_text or (self._unsent is not None and self._unsent[0] == "text"):
+            return
+        self._turn = _Turn(child=[turn.child_text], typed=turn.typed, child_stored=turn.child_stored)
+        self._priority.append(("resend", turn.child_text))
+        with contextlib.suppress(asyncio.QueueFull):
+            self._inputs.put_nowait(("wake", None))
+
     async def _detach_upstream(self) -> None:
         self._ready.clear()
         async with self._upstream_lock:  # wait for an input being sent to finish
@@ -466,16 +520,27 @@ class LiveChat:
     async def _fall_back(self, reason: str) -> None:
         metrics.FALLBACKS.inc()
         logger.warning("Live session %s: falling back to text mode (%s)", self._session_id, reason)
-        await self._end_interrupted_turn()
         await self._detach_upstream()
+        if self._turn.active:
+            await self._end_interrupted_turn()
         fallback = self._make_fallback()
         fallback.start()
         self._fallback = fallback
         await self._send_json(
             protocol.status_message(protocol.StatusState.FALLBACK, "The helper switched to its backup voice.")
         )
-        # Nothing the child already sent is lost: it goes to the fallback engine, in order.
-        pending = [self._unsent] if self._unsent else []
+        # Nothing the child already sent is lost: it goes to the fallback engine, in order. Words Live took
+        # but never answered are answered now, without being stored twice.
+        unanswered = self._turn if not self._turn.active and self._turn.child_text else None
+        pending = [item for item in self._priority if item[0] != "resend"]
+        self._priority.clear()
+        if unanswered is not None and isinstance(fallback, SpokenChat):
+            if unanswered.child_stored:
+                await fallback.answer_stored(unanswered.child_text)
+            else:
+                await fallback.text(unanswered.child_text)
+        self._turn = _Turn()
+        pending += [self._unsent] if self._unsent and self._unsent[0] != "resend" else []
         while not self._inputs.empty():
             pending.append(self._inputs.get_nowait())
         self._unsent = None
@@ -484,5 +549,5 @@ class LiveChat:
                 await fallback.audio(payload)
             elif kind == "text" and isinstance(payload, str):
                 await fallback.text(payload)
-            else:
+            elif kind == "end":
                 await fallback.audio_end()

@@ -33,6 +33,6 @@ class FallbackBrain:
             try:
                 return await brain.reply(context, history, text)
             except BrainError as error:
-                logger.warning("%s brain could not answer (%s); trying the next one", brain.mode, error)
+                logger.warning("%s brain could not answer (%s); trying the next one", brain.mode, str(error))
                 failures.append(f"{brain.mode}: {error}")
         raise BrainUnavailable("; ".join(failures))

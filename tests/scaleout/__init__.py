@@ -1,0 +1,1 @@
+"""Scale-out and resilience tests: faults, reconnects, several workers on PostgreSQL and Redis."""
