@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from audio_chat.db import db_async
 
-SLOT_TTL_SECONDS = 6 * 3600  # a worker that died without releasing its slots frees them after this
+# A worker killed without releasing its slots must not lock a child out for long: the count expires this long
+# after the session's last connect (renewed on every connect; while it is alive nobody is refused wrongly).
+SLOT_TTL_SECONDS = 15 * 60
 
 
 def _slots_key(session_id: str) -> str:
@@ -20,6 +22,7 @@ def _slots_key(session_id: str) -> str:
 def _take_slot(session_id: str) -> bool:
     key = _slots_key(session_id)
     cache.add(key, 0, SLOT_TTL_SECONDS)
+    cache.touch(key, SLOT_TTL_SECONDS)
     if cache.incr(key) > settings.MAX_CONNECTIONS_PER_SESSION:
         cache.decr(key)
         return False

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import signal
+from collections.abc import Callable
 
 from gemini_emulator.responders import EngineResponder, Responder, ScriptedResponder
 from gemini_emulator.server import DEFAULT_MODELS, GeminiLiveEmulator
@@ -23,16 +24,22 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--responder",
-        choices=["scripted", "engine"],
+        choices=["scripted", "engine", "tone"],
         default="engine",
-        help="engine: hears and answers with the offline engine; scripted: echoes, voiced with the offline voice",
+        help="engine: hears and answers with the offline engine; scripted: echoes, voiced with the offline voice; "
+        "tone: echoes, voiced as a labelled tone (fastest)",
     )
     return parser.parse_args()
 
 
 async def main() -> None:
     args = parse_args()
-    responder: Responder = EngineResponder() if args.responder == "engine" else ScriptedResponder(voice="joe")
+    responders: dict[str, Callable[[], Responder]] = {
+        "engine": EngineResponder,
+        "scripted": lambda: ScriptedResponder(voice="joe"),
+        "tone": ScriptedResponder,
+    }
+    responder = responders[args.responder]()
     emulator = GeminiLiveEmulator(
         responder=responder,
         api_key=args.api_key,
