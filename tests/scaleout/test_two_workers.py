@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.conftest import free_port, stop, wait_for_http
 
@@ -136,6 +137,20 @@ async def test_killing_a_worker_mid_turn_loses_nothing_and_the_other_continues(
                 return list(json.loads(r.read()))
 
         assert (await asyncio.to_thread(records))[-1]["resumed_handle"], "worker B resumed the same Gemini session"
+
+        # Ending the session on one worker closes its socket on another, through Redis.
+        port_c, worker_c = start_worker(env, tmp_path)
+        workers.append((port_c, worker_c))
+        wait_for_http(f"http://127.0.0.1:{port_c}/api/health/")
+        async with connect(f"ws://127.0.0.1:{port_b}{path}", compression=None) as ws:
+            await ws.recv()  # connection
+            await asyncio.to_thread(
+                http, "POST", f"http://127.0.0.1:{port_c}/api/sessions/{session['id']}/end_session/", key
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4010
     finally:
         for _, process in workers:
             stop(process)
