@@ -19,6 +19,7 @@ from voice.engine.tts import SpeechSynthesizer, SpeechUnavailable, SpokenSentenc
 from voice.engine.vad import DEFAULT_VAD, SpeechContinues, SpeechDetector, SpeechEnded, SpeechStarted, VadSettings
 from voice.providers.base import BrainError
 from voice.session import Conversation, SendAudio, SendJson
+from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +95,7 @@ class SpokenChat:
 
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
         if self._transcriber.active:
             # The child was speaking when the connection closed: keep what was said.
             words = await self._transcriber.finish()
@@ -254,9 +251,7 @@ class SpokenChat:
                     speech.sentences_sent.append(sentence.text)
                     speech.partial = ""
         finally:
-            producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await producer
+            await cancel_and_wait(producer)
 
     async def _synthesize(self, text: str, ready: asyncio.Queue[SpokenSentence | None]) -> None:
         assert self._voice is not None

@@ -36,6 +36,7 @@ from voice.providers.live_events import (
     UpstreamRefused,
 )
 from voice.session import Conversation, Engine, SendAudio, SendJson
+from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -179,11 +180,7 @@ class LiveChat:
 
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
         await self._store_unfinished_turn()
         await self._close_upstream()
         if self._fallback is not None:
@@ -384,9 +381,7 @@ class LiveChat:
                 await self._on_event(item)
                 self._check_deadlines(switch_by)
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await cancel_and_wait(pump)
 
     @staticmethod
     async def _pump(upstream: Upstream, queue: asyncio.Queue[LiveEvent | UpstreamError]) -> None:

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing.websocket import WebsocketCommunicator
 from django.test import override_settings
 
 from audio_chat import engines
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import message_create
-from audio_chat.tokens import issue_client_token
-from config.asgi import application
 from gemini_emulator import FaultPlan, GeminiLiveEmulator, ScriptedResponder
+from tests.audio_chat.ws_client import connect_client
 from tests.gemini_emulator.conftest import silence, voiced
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -50,67 +44,6 @@ async def emulator(responder: ScriptedResponder) -> AsyncIterator[GeminiLiveEmul
             engines.reset()
 
 
-@dataclass
-class Client:
-    """A game client: sends frames, and records everything the server sends, in order."""
-
-    ws: WebsocketCommunicator
-    events: list[tuple[str, Any]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-    async def read(self) -> None:
-        while True:
-            output = await self.ws.receive_output(timeout=60)
-            if output["type"] == "websocket.close":
-                self.events.append(("close", output.get("code")))
-                return
-            if output.get("bytes") is not None:
-                self.events.append(("audio", output["bytes"]))
-            else:
-                self.events.append(("json", json.loads(output["text"])))
-            self.changed.set()
-
-    def messages(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return [m for t, m in self.events if t == "json" and (kind is None or m["type"] == kind)]
-
-    def audio(self) -> bytes:
-        return b"".join(m for t, m in self.events if t == "audio")
-
-    async def until(self, predicate, limit_seconds: float = 15.0) -> None:
-        """Wait until ``predicate()`` holds: checked on every server message, and every 50 ms."""
-
-        async def wait() -> None:
-            while not predicate():
-                self.changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), 0.05)
-
-        await asyncio.wait_for(wait(), limit_seconds)
-
-    async def speak(self, pcm: bytes, pace: float = 0.0) -> None:
-        for start in range(0, len(pcm), 640):
-            await self.ws.send_to(bytes_data=pcm[start : start + 640])
-            if pace:
-                await asyncio.sleep(pace)
-
-    async def leave(self) -> None:
-        await self.ws.disconnect(timeout=10)
-        if self.task is not None:
-            self.task.cancel()
-
-
-async def connect(session: ChatSession) -> Client:
-    token, _ = issue_client_token(str(session.id))
-    ws = WebsocketCommunicator(application, f"/ws/audio-chat/{session.id}/?token={token}")
-    connected, _ = await ws.connect(timeout=10)
-    assert connected
-    client = Client(ws)
-    client.task = asyncio.create_task(client.read())
-    await client.until(lambda: client.messages("connection"))
-    return client
-
-
 def stored(session: ChatSession) -> list[tuple[str, str, str, bool, str]]:
     return list(
         ChatMessage.objects.filter(session=session).values_list("sender", "message_type", "text", "interrupted", "mode")
@@ -119,7 +52,7 @@ def stored(session: ChatSession) -> list[tuple[str, str, str, bool, str]]:
 
 async def test_a_spoken_turn_is_relayed_and_both_transcripts_stored(emulator, responder, session) -> None:
     responder.queue_transcript("where is the key")
-    client = await connect(session)
+    client = await connect_client(session)
     assert client.messages("connection")[0]["mode"] == "live"
     assert client.messages("connection")[0]["model"] == MODEL
     await client.speak(voiced(0.5) + silence(0.6))
@@ -141,7 +74,7 @@ async def test_a_spoken_turn_is_relayed_and_both_transcripts_stored(emulator, re
 
 
 async def test_the_emulator_received_the_setup_the_bridge_promises(emulator, session) -> None:
-    client = await connect(session)
+    client = await connect_client(session)
     await client.until(lambda: emulator.records and emulator.records[0].setup)
     await client.leave()
     setup = emulator.records[0].setup
@@ -153,7 +86,7 @@ async def test_the_emulator_received_the_setup_the_bridge_promises(emulator, ses
 
 
 async def test_a_typed_message_gets_a_spoken_reply_and_a_response(emulator, session) -> None:
-    client = await connect(session)
+    client = await connect_client(session)
     await client.ws.send_json_to({"type": "text", "content": "where is the key?"})
     await client.until(lambda: client.messages("turn_complete"))
     await client.leave()
@@ -168,7 +101,7 @@ async def test_a_typed_message_gets_a_spoken_reply_and_a_response(emulator, sess
 async def test_speaking_over_the_helper_interrupts_and_the_reply_is_stored_as_cut(emulator, responder, session) -> None:
     emulator.realtime_factor = 1.0
     responder.queue_transcript("tell me a long story")
-    client = await connect(session)
+    client = await connect_client(session)
     await client.speak(voiced(0.4) + silence(0.6))
     await client.until(lambda: client.audio())
     await client.speak(voiced(0.3))
@@ -185,7 +118,7 @@ async def test_speaking_over_the_helper_interrupts_and_the_reply_is_stored_as_cu
 async def test_a_new_connection_seeds_the_stored_history(emulator, session) -> None:
     for sender, text in [("child", "where is the key?"), ("assistant", "Look under the blue rug.")]:
         await database_sync_to_async(message_create)(session=session, sender=sender, text=text)
-    client = await connect(session)
+    client = await connect_client(session)
     await client.until(lambda: emulator.records and emulator.records[0].client_content)
     await client.leave()
     seeded = emulator.records[0].client_content[0]
@@ -197,12 +130,12 @@ async def test_a_new_connection_seeds_the_stored_history(emulator, session) -> N
 
 
 async def test_a_later_connection_resumes_with_the_stored_handle(emulator, session) -> None:
-    client = await connect(session)
+    client = await connect_client(session)
     await client.ws.send_json_to({"type": "text", "content": "key?"})
     await client.until(lambda: client.messages("turn_complete"))
     await asyncio.sleep(0.2)
     await client.leave()
-    again = await connect(session)
+    again = await connect_client(session)
     await again.until(lambda: len(emulator.records) == 2 and emulator.records[1].setup)
     await again.leave()
     assert emulator.records[1].resumed_handle
@@ -211,7 +144,7 @@ async def test_a_later_connection_resumes_with_the_stored_handle(emulator, sessi
 
 async def test_go_away_switches_over_without_losing_uplink_audio(emulator, session) -> None:
     emulator.queue_faults(FaultPlan(go_away_after=0.4, go_away_time_left=1.5))
-    client = await connect(session)
+    client = await connect_client(session)
     sent = silence(0.4) + voiced(0.2) + silence(2.2)
     await client.speak(sent, pace=0.02)
     await client.until(lambda: len(emulator.records) >= 2)
@@ -226,7 +159,7 @@ async def test_go_away_switches_over_without_losing_uplink_audio(emulator, sessi
 
 async def test_a_1011_in_the_middle_of_a_turn_resumes(emulator, responder, session) -> None:
     emulator.queue_faults(FaultPlan(close_1011_at_turn=1, close_1011_after_chunks=1))
-    client = await connect(session)
+    client = await connect_client(session)
     await client.ws.send_json_to({"type": "text", "content": "key?"})
     await client.until(lambda: client.messages("status") and client.messages("status")[-1]["state"] == "resumed")
     await client.ws.send_json_to({"type": "text", "content": "key again?"})
@@ -240,7 +173,7 @@ async def test_a_1011_in_the_middle_of_a_turn_resumes(emulator, responder, sessi
 async def test_a_retired_first_model_hands_over_to_the_next(emulator, session) -> None:
     with override_settings(LIVE_MODELS=["gemini-2.0-flash-live-001", MODEL]):
         engines.reset()
-        client = await connect(session)
+        client = await connect_client(session)
         assert client.messages("connection")[0]["model"] == "gemini-2.0-flash-live-001"
         await client.ws.send_json_to({"type": "text", "content": "key?"})
         await client.until(lambda: client.messages("response"))
@@ -252,7 +185,7 @@ async def test_a_retired_first_model_hands_over_to_the_next(emulator, session) -
 
 async def test_quota_at_the_upgrade_falls_back_to_text_mode(emulator, session) -> None:
     emulator.queue_faults(FaultPlan(reject_status=429))
-    client = await connect(session)
+    client = await connect_client(session)
     await client.until(lambda: client.messages("status"))
     await client.ws.send_json_to({"type": "text", "content": "where is the key?"})
     await client.until(lambda: client.messages("response"))
@@ -266,7 +199,7 @@ async def test_quota_at_the_upgrade_falls_back_to_text_mode(emulator, session) -
 async def test_a_client_that_leaves_mid_turn_keeps_what_was_said(emulator, responder, session) -> None:
     emulator.realtime_factor = 0.5
     responder.queue_transcript("tell me a long story")
-    client = await connect(session)
+    client = await connect_client(session)
     await client.speak(voiced(0.4) + silence(0.6))
     await client.until(lambda: client.messages("output_transcript"))
     await client.leave()
@@ -276,7 +209,7 @@ async def test_a_client_that_leaves_mid_turn_keeps_what_was_said(emulator, respo
 
 
 async def test_bad_frames_get_errors_and_the_connection_stays_usable(emulator, session) -> None:
-    client = await connect(session)
+    client = await connect_client(session)
     await client.ws.send_to(bytes_data=b"\x01\x02\x03")
     await client.ws.send_to(text_data="[1]")
     await client.ws.send_json_to({"type": "text", "content": "key?"})

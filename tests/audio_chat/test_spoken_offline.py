@@ -3,85 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing.websocket import WebsocketCommunicator
 
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.services import session_create
-from audio_chat.tokens import issue_client_token
-from config.asgi import application
+from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.speech import rms, spoken_question, stream_realtime, word_similarity
 from voice.audio import OUTPUT_RATE_HZ
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-@dataclass
-class Recorder:
-    """Reads everything the server sends, in order: JSON messages and audio frames."""
-
-    ws: WebsocketCommunicator
-    events: list[tuple[str, Any]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(self) -> None:
-        while True:
-            output = await self.ws.receive_output(timeout=60)
-            if output["type"] == "websocket.close":
-                return
-            if output.get("bytes") is not None:
-                self.events.append(("audio", output["bytes"]))
-            else:
-                self.events.append(("json", json.loads(output["text"])))
-            self.changed.set()
-
-    def messages(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return [m for t, m in self.events if t == "json" and (kind is None or m["type"] == kind)]
-
-    def audio(self) -> bytes:
-        return b"".join(m for t, m in self.events if t == "audio")
-
-    async def wait_for(self, predicate, limit_seconds: float = 30.0) -> None:
-        async def wait() -> None:
-            while not predicate():
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(wait(), limit_seconds)
-
-
-async def open_session(slug: str) -> tuple[ChatSession, WebsocketCommunicator, Recorder, asyncio.Task[None]]:
+async def open_session(slug: str) -> tuple[ChatSession, RecordingClient]:
     level = await database_sync_to_async(Level.objects.get)(slug=slug)
     session = await database_sync_to_async(session_create)(child_age=6, level=level)
-    token, _ = issue_client_token(str(session.id))
-    ws = WebsocketCommunicator(application, f"/ws/audio-chat/{session.id}/?token={token}")
-    connected, _ = await ws.connect(timeout=10)
-    assert connected
-    recorder = Recorder(ws)
-    task = asyncio.create_task(recorder.run())
-    await recorder.wait_for(lambda: recorder.messages("connection"))
-    return session, ws, recorder, task
+    return session, await connect_client(session)
 
 
-async def close(ws: WebsocketCommunicator, task: asyncio.Task[None]) -> None:
-    await ws.disconnect(timeout=10)
-    task.cancel()
-
-
-async def ask_aloud(slug: str, question: str, seed: int) -> tuple[ChatSession, Recorder, str, str]:
+async def ask_aloud(slug: str, question: str, seed: int) -> tuple[ChatSession, RecordingClient, str, str]:
     """Speak ``question`` into a new session; returns what was heard and the reply."""
-    session, ws, recorder, task = await open_session(slug)
-    await stream_realtime(lambda frame: ws.send_to(bytes_data=frame), await spoken_question(question, seed=seed))
-    await recorder.wait_for(lambda: recorder.messages("turn_complete"), limit_seconds=40)
-    await close(ws, task)
-    heard = [m["text"] for m in recorder.messages("input_transcript") if m["final"]]
-    said = " ".join(m["text"] for m in recorder.messages("output_transcript"))
-    return session, recorder, heard[0] if heard else "", said
+    session, client = await open_session(slug)
+    await stream_realtime(lambda frame: client.ws.send_to(bytes_data=frame), await spoken_question(question, seed=seed))
+    await client.until(lambda: client.messages("turn_complete"), limit_seconds=40)
+    await client.leave()
+    heard = [m["text"] for m in client.messages("input_transcript") if m["final"]]
+    said = " ".join(m["text"] for m in client.messages("output_transcript"))
+    return session, client, heard[0] if heard else "", said
 
 
 QUESTIONS = [
@@ -114,13 +63,13 @@ async def test_spoken_questions_are_heard_answered_with_the_right_hint_and_spoke
 
 
 async def test_speaking_over_the_helper_interrupts_it_and_starts_a_new_turn(demo_levels) -> None:
-    session, ws, recorder, task = await open_session("castle-red-door")
-    send = lambda frame: ws.send_to(bytes_data=frame)  # noqa: E731
+    session, recorder = await open_session("castle-red-door")
+    send = lambda frame: recorder.ws.send_to(bytes_data=frame)  # noqa: E731
     await stream_realtime(send, await spoken_question("How do I open the red door?", tail_seconds=0.6))
-    await recorder.wait_for(lambda: recorder.audio())
+    await recorder.until(lambda: recorder.audio(), limit_seconds=30)
     await stream_realtime(send, await spoken_question("Where is the key?", lead_seconds=0.1, seed=5))
-    await recorder.wait_for(lambda: len(recorder.messages("turn_complete")) >= 2, limit_seconds=40)
-    await close(ws, task)
+    await recorder.until(lambda: len(recorder.messages("turn_complete")) >= 2, limit_seconds=40)
+    await recorder.leave()
 
     kinds = [m["type"] if t == "json" else "audio" for t, m in recorder.events]
     cut = kinds.index("interrupted")
