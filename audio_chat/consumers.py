@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import validate_host
 
-from audio_chat import brains, engines, limits, services
+from audio_chat import engines, limits
 from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import session_group
@@ -20,7 +20,7 @@ from audio_chat.tokens import InvalidClientToken, read_client_token
 from voice import metrics, protocol
 from voice.archive import UplinkArchive
 from voice.limits import ConnectionLimits
-from voice.session import ChatConnection, Conversation
+from voice.session import ChatConnection
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +85,7 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         # Ending the session (REST or admin, on any worker) reaches this socket through the channel layer.
         self.control_group = session_group(session_id)
         await self.channel_layer.group_add(self.control_group, self.channel_name)
-        metrics.ACTIVE_CONNECTIONS.inc()
-        store = services.DjangoConversationStore(session)
-        conversation = Conversation(
-            context=services.conversation_context(session),
-            store=store,
-            brain=brains.text_brain(),
-            history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
-        )
+        conversation, store = engines.open_conversation(session)
         engine = engines.build_engine(conversation, store, send_json=self.send_json, send_audio=self.send_audio)
         archive = UplinkArchive(Path(settings.AUDIO_ARCHIVE_DIR), session_id) if settings.AUDIO_ARCHIVE_DIR else None
         self.connection = ChatConnection(
@@ -107,6 +100,7 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             ),
             speaking_budget=limits.DailySpeakingBudget(session_id),
         )
+        metrics.ACTIVE_CONNECTIONS.inc()
         await self.send_json(
             protocol.connection_message(
                 session_id=session_id,

@@ -1,4 +1,4 @@
-"""Builds the engine that runs a connection's turns, from settings: offline or text-mode speech."""
+"""Builds a session's conversation and the engine that runs a connection's turns: Live, text or offline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Awaitable
 from django.conf import settings
 
 from audio_chat import brains
-from audio_chat.services import DjangoConversationStore
+from audio_chat.models import ChatSession
+from audio_chat.services import DjangoConversationStore, conversation_context
 from voice.cascade import SpokenChat
 from voice.conversation import Mode
 from voice.engine.embeddings import shared_embedder
@@ -37,6 +38,18 @@ def vad_settings() -> VadSettings:
     return VadSettings(
         aggressiveness=settings.VAD_AGGRESSIVENESS, onset_ms=settings.VAD_ONSET_MS, hangover_ms=settings.VAD_HANGOVER_MS
     )
+
+
+def open_conversation(session: ChatSession) -> tuple[Conversation, DjangoConversationStore]:
+    """The session's conversation with the text brain, and the store behind it (REST and WebSocket alike)."""
+    store = DjangoConversationStore(session)
+    conversation = Conversation(
+        context=conversation_context(session),
+        store=store,
+        brain=brains.text_brain(),
+        history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
+    )
+    return conversation, store
 
 
 def spoken_chat(conversation: Conversation, *, send_json: SendJson, send_audio: SendAudio) -> SpokenChat:
@@ -86,7 +99,6 @@ def build_engine(
         send_json=send_json,
         send_audio=send_audio,
         fallback=lambda: spoken_chat(conversation, send_json=send_json, send_audio=send_audio),
-        history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
         timeouts=LiveTimeouts(stall_seconds=settings.LIVE_STALL_SECONDS),
     )
 

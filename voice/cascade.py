@@ -74,8 +74,6 @@ class SpokenChat:
         self._send_lock = asyncio.Lock()
         self._voice_warning_sent = False
         self._speech_ended_at: float | None = None
-        self._history_budget = 40
-        self.last_turn_latency: float | None = None  # end of speech → first reply audio, for benchmarks
 
     @property
     def mode(self) -> Mode:
@@ -195,7 +193,7 @@ class SpokenChat:
 
     async def _answer(self, text: str, *, spoken: bool, stored: bool = False) -> None:
         if stored:
-            history = (await self._conversation.recent_turns(self._history_budget))[:-1]
+            history = (await self._conversation.history())[:-1]  # the stored words themselves come last
         else:
             history = await self._conversation.hear(text, spoken=spoken)
         reply = await self._conversation.think(history, text)
@@ -238,9 +236,8 @@ class SpokenChat:
                     if started is None:
                         started = time.monotonic()
                         ended = self._speech_ended_at
-                        self.last_turn_latency = started - ended if captions and ended else None
-                        if self.last_turn_latency is not None:
-                            metrics.REPLY_LATENCY.labels(self.mode.value).observe(self.last_turn_latency)
+                        if captions and ended is not None:  # a spoken turn: end of speech → first reply audio
+                            metrics.REPLY_LATENCY.labels(self.mode.value).observe(started - ended)
                     words = sentence.text.split()
                     speech.partial = " ".join(words[: len(words) * number // len(pieces)])
                     sent_seconds += duration_seconds(piece, OUTPUT_RATE_HZ)

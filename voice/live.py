@@ -126,7 +126,6 @@ class LiveChat:
         send_json: SendJson,
         send_audio: SendAudio,
         fallback: Callable[[], Engine],
-        history_turns: int = 40,
         timeouts: LiveTimeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self._conversation = conversation
@@ -137,7 +136,6 @@ class LiveChat:
         self._send_json = send_json
         self._send_audio = send_audio
         self._make_fallback = fallback
-        self._history_turns = history_turns
         self._timeouts = timeouts
         self._inputs: asyncio.Queue[tuple[str, bytes | str | None]] = asyncio.Queue(maxsize=MAX_BUFFERED_INPUTS)
         self._unsent: tuple[str, bytes | str | None] | None = None
@@ -153,7 +151,6 @@ class LiveChat:
         self._fallback: Engine | None = None
         self._reply_due_since: float | None = None
         self._turn_succeeded = False
-        self.connections_opened = 0
 
     # --- Engine ----------------------------------------------------------------------------------
 
@@ -182,7 +179,7 @@ class LiveChat:
         tasks, self._tasks = self._tasks, []
         await cancel_and_wait(*tasks)
         await self._store_unfinished_turn()
-        await self._close_upstream()
+        await self._detach_upstream()
         if self._fallback is not None:
             await self._fallback.close()
 
@@ -335,7 +332,6 @@ class LiveChat:
                 self._handle = ""
                 upstream = await self._open_upstream(model, "")
                 handle = ""
-            self.connections_opened += 1
             if not handle:
                 await upstream.seed(await self._conversation_history())
             self._upstream = upstream
@@ -352,7 +348,7 @@ class LiveChat:
         return usable
 
     async def _conversation_history(self) -> list[Turn]:
-        history = await self._conversation.recent_turns(self._history_turns)
+        history = await self._conversation.history()
         pending = {text for kind, text in self._priority if kind == "resend"}
         if history and history[-1].text in pending:
             history = history[:-1]  # it is asked again right after the seed; the model must not hear it twice
@@ -501,12 +497,6 @@ class LiveChat:
         self._ready.clear()
         async with self._upstream_lock:  # wait for an input being sent to finish
             upstream, self._upstream = self._upstream, None
-        if upstream is not None:
-            await upstream.close()
-
-    async def _close_upstream(self) -> None:
-        self._ready.clear()
-        upstream, self._upstream = self._upstream, None
         if upstream is not None:
             await upstream.close()
 

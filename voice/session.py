@@ -55,12 +55,13 @@ class Conversation:
         self._store = store
         self._history_turns = history_turns
 
-    async def recent_turns(self, limit: int) -> list[Turn]:
-        return await self._store.recent_turns(limit)
+    async def history(self) -> list[Turn]:
+        """The newest stored turns a brain is given (``history_turns`` of them), oldest first."""
+        return await self._store.recent_turns(self._history_turns)
 
     async def hear(self, text: str, *, spoken: bool) -> list[Turn]:
         """Store the child's turn (redacted); returns the history before it."""
-        history = await self._store.recent_turns(self._history_turns)
+        history = await self.history()
         await self._store.add_turn(Speaker.CHILD, redact(text), mode=None, model="", spoken=spoken)
         return history
 

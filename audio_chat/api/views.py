@@ -18,13 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audio_chat import brains, health, services
+from audio_chat import brains, engines, health, services
 from audio_chat.api import serializers as s
 from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.tokens import issue_client_token
 from voice.providers.base import BrainError
-from voice.session import Conversation
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -157,13 +156,7 @@ class ChatSessionViewSet(
         serializer.is_valid(raise_exception=True)
         if not session.is_active:
             return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
-        store = services.DjangoConversationStore(session)
-        conversation = Conversation(
-            context=services.conversation_context(session),
-            store=store,
-            brain=brains.text_brain(),
-            history_turns=settings.HISTORY_TURNS_FOR_BRAIN,
-        )
+        conversation, store = engines.open_conversation(session)
         try:
             async_to_sync(conversation.answer)(serializer.validated_data["content"])
         except BrainError:
