@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession, Level
+from voice.archive import UplinkArchive
 from voice.conversation import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
 
 HISTORY_LIMIT_DEFAULT = 50
@@ -89,7 +90,7 @@ def session_delete(session: ChatSession) -> None:
     """Erase the session and everything stored for it, archived raw audio included."""
     ChatMessage.objects.filter(session=session).delete()
     if settings.AUDIO_ARCHIVE_DIR:
-        for recording in Path(settings.AUDIO_ARCHIVE_DIR).glob(f"{session.pk}-*.pcm"):
+        for recording in UplinkArchive.recordings(Path(settings.AUDIO_ARCHIVE_DIR), str(session.pk)):
             recording.unlink(missing_ok=True)
     session.delete()
 

@@ -14,6 +14,11 @@ class UplinkArchive:
         self.path = directory / f"{session_id}-{time.time_ns()}.pcm"
         self._audio = bytearray()
 
+    @staticmethod
+    def recordings(directory: Path, session_id: str) -> list[Path]:
+        """Every file kept for a session (one per connection)."""
+        return sorted(directory.glob(f"{session_id}-*.pcm"))
+
     def add(self, pcm: bytes) -> None:
         self._audio.extend(pcm)
 
