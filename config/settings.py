@@ -83,8 +83,12 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several coroutines write through database_sync_to_async at once; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several threads write at once (REST requests, database_sync_to_async). A deferred transaction that turns
+    # into a write fails at once with "database is locked", whatever the timeout; an immediate one waits its
+    # turn. WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 
 REDIS_URL: str = env.str("REDIS_URL", default="")
 if REDIS_URL:

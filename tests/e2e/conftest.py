@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import wave
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+from tests.processes import free_port, stop, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,23 +44,6 @@ def chromium_or_skip() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_http(url: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local server)
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 
 @dataclass
@@ -93,14 +75,6 @@ def start_service(tmp: Path, extra_env: dict[str, str]) -> tuple[Service, subpro
     )  # fmt: skip
     wait_for_http(f"http://127.0.0.1:{port}/api/health/")
     return Service(f"http://127.0.0.1:{port}", tmp / "uplink"), process
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="module")

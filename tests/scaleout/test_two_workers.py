@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.conftest import free_port, stop, wait_for_http
+from tests.processes import free_port, stop, wait_for_http
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
 ROOT = Path(__file__).resolve().parents[2]

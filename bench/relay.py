@@ -1,0 +1,918 @@
+"""Relay benchmark: the service's Live path against a thin relay and against clients talking to Gemini directly.
+
+Every run starts a fresh Gemini Live emulator (``bench.relay_emulator``) and, for a relayed variant, a fresh
+server process, then streams a 16 kHz WAV in real time in 20 ms frames from N clients at once. Each uplink
+frame carries a stamp (``bench.stamps``) so the emulator can say when exactly it arrived; the emulator notes
+when it sent each reply chunk, and the clients when they received it. Variants run one after another for
+each N, so they share the machine's state of the moment.
+
+Variants:
+- ``direct``: the clients speak the Live protocol to the emulator themselves (zero added latency);
+- ``thin``: ``bench.thin_relay``, the thinnest bridge on the same SDK;
+- ``service``: the whole product path (uvicorn, Channels, auth, limits, transcripts, storage);
+- ``service@REF`` (``--compare-ref REF``): the same, run from a git checkout of REF, for before/after figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import platform
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import wave
+from array import array
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import uvloop
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.stamps import stamp_frames
+from tests.processes import free_port, stop, wait_for_http
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
+FRAME_SAMPLES = 320  # 20 ms at 16 kHz
+FRAME_SECONDS = 0.02
+WARM_UP_CLIENT = 4095  # the connection that loads everything before a measurement; ignored in the figures
+SETTLE_SECONDS = 3.0  # after every client is streaming, before the measured window
+TAIL_SECONDS = 1.5  # clients keep streaming after the window, so nothing sent in it is cut off
+REAL_TIME_P99_MS = 50.0
+SERVICE_SECRET = "bench-secret-" + "x7Rk2" * 10
+LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+
+
+# --- the audio every client streams ------------------------------------------------------------
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """A 16 kHz mono PCM16 WAV as 20 ms frames, one a row."""
+    with wave.open(str(path), "rb") as wav:
+        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (16_000, 1, 2):
+            raise SystemExit(f"{path}: the benchmark streams 16 kHz mono 16-bit WAV files")
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    usable = len(samples) // FRAME_SAMPLES * FRAME_SAMPLES
+    return samples[:usable].reshape(-1, FRAME_SAMPLES)
+
+
+async def write_question_wav(path: Path) -> None:
+    """A child's question followed by enough silence for the reply: the default WAV."""
+    from tests.speech import spoken_question
+
+    pcm = await spoken_question("How do I open the red door?", lead_seconds=0.3, tail_seconds=4.0)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(pcm)
+
+
+# --- one client --------------------------------------------------------------------------------
+
+
+@dataclass
+class Schedule:
+    """When clients stop streaming; set once every client streams."""
+
+    stop_at: float = float("inf")
+
+
+@dataclass
+class ClientRun:
+    """What one client saw: ``sent[i]`` is when frame i left it; ``received`` when each reply chunk came."""
+
+    client: int
+    opened_at: float = 0.0
+    ready_at: float | None = None
+    sent: array[float] = field(default_factory=lambda: array("d"))
+    lag: array[float] = field(default_factory=lambda: array("d"))  # how far behind its schedule each frame went
+    received: array[float] = field(default_factory=lambda: array("d"))
+    failure: str = ""
+
+
+async def stream_frames(
+    send: Callable[[bytes], Awaitable[None]], run: ClientRun, frames: np.ndarray, schedule: Schedule, rng: Any
+) -> None:
+    """``frames`` on a loop, in real time, each stamped; starts at a random point of the WAV and of a frame."""
+    offset = int(rng.integers(len(frames)))
+    await asyncio.sleep(float(rng.uniform(0, FRAME_SECONDS)))
+    started = time.monotonic()
+    sequence = 0
+    block: list[bytes] = []
+    while True:
+        due = started + sequence * FRAME_SECONDS
+        if due >= schedule.stop_at:
+            return
+        if not block:
+            rows = (np.arange(sequence, sequence + 50) + offset) % len(frames)
+            block = stamp_frames(frames[rows], run.client, sequence)[::-1]
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        now = time.monotonic()
+        run.lag.append(max(0.0, now - due))
+        run.sent.append(now)
+        await send(block.pop())
+        sequence += 1
+
+
+async def record_replies(ws: ClientConnection, run: ClientRun, is_reply_audio: Callable[[str | bytes], bool]) -> None:
+    async for message in ws:
+        moment = time.monotonic()
+        if is_reply_audio(message):
+            run.received.append(moment)
+
+
+def binary(message: str | bytes) -> bool:
+    return isinstance(message, bytes)
+
+
+def live_audio(message: str | bytes) -> bool:
+    return b'"inlineData"' in message if isinstance(message, bytes) else '"inlineData"' in message
+
+
+async def converse(
+    ws: ClientConnection,
+    run: ClientRun,
+    frames: np.ndarray,
+    schedule: Schedule,
+    rng: Any,
+    send: Callable[[bytes], Awaitable[None]],
+    is_reply_audio: Callable[[str | bytes], bool],
+) -> None:
+    replies = asyncio.create_task(record_replies(ws, run, is_reply_audio))
+    try:
+        await stream_frames(send, run, frames, schedule, rng)
+    finally:
+        replies.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await replies
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a variant's clients connect: ``url`` plus a client's session path for the service."""
+
+    kind: str  # "direct", "thin" or "service"
+    emulator: dict[str, str]
+    url: str = ""
+    session_paths: tuple[str, ...] = ()
+
+
+async def run_client(
+    target: Target, run: ClientRun, path: str, frames: np.ndarray, schedule: Schedule, ready: asyncio.Event, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    run.opened_at = time.monotonic()
+    try:
+        if target.kind == "direct":
+            context = ssl.create_default_context(cafile=target.emulator["ca_file"])
+            url = target.emulator["base_url"].replace("https://", "wss://") + LIVE_PATH
+            headers = {"x-goog-api-key": target.emulator["api_key"]}
+            async with connect(url, ssl=context, additional_headers=headers, compression=None, max_size=None) as ws:
+                await ws.send(json.dumps({"setup": direct_setup()}))
+                while "setupComplete" not in json.loads(await asyncio.wait_for(ws.recv(), 30)):
+                    pass
+                run.ready_at = time.monotonic()
+                ready.set()
+
+                async def send_live(frame: bytes) -> None:
+                    data = base64.b64encode(frame).decode("ascii")
+                    await ws.send(
+                        '{"realtimeInput":{"audio":{"data":"' + data + '","mimeType":"audio/pcm;rate=16000"}}}'
+                    )
+
+                await converse(ws, run, frames, schedule, rng, send_live, live_audio)
+        else:
+            async with connect(target.url + path, compression=None, max_size=None) as ws:
+                first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if first.get("type") not in ("connection", "ready"):
+                    raise RuntimeError(f"unexpected first message {first}")
+                run.ready_at = time.monotonic()
+                ready.set()
+                await converse(ws, run, frames, schedule, rng, ws.send, binary)
+    except Exception as error:  # a client's failure is a result: it is counted and reported
+        run.failure = f"{type(error).__name__}: {error}"
+        ready.set()
+
+
+def direct_setup() -> dict[str, Any]:
+    """What the SDK sends for the service's session, minus the instruction: audio out, transcripts both ways."""
+    return {
+        "model": f"models/{MODEL}",
+        "generationConfig": {"responseModalities": ["AUDIO"]},
+        "inputAudioTranscription": {},
+        "outputAudioTranscription": {},
+    }
+
+
+# --- the processes ---------------------------------------------------------------------------
+
+
+class Emulator:
+    def __init__(self, realtime_factor: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.relay_emulator", "--realtime-factor", str(realtime_factor)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.found: dict[str, str] = json.loads(self.process.stdout.readline())
+
+    def finish(self, destination: Path) -> list[dict[str, Any]]:
+        """Stop it, and return what it recorded."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{destination}\n")
+        self.process.stdin.flush()
+        self.process.wait(timeout=120)
+        return list(json.loads(destination.read_text()))
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    target: Target
+
+
+def start_thin_relay(emulator: dict[str, str], logs: Path) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.thin_relay", "--port", str(port), "--base-url", emulator["base_url"],
+         "--ca-file", emulator["ca_file"], "--api-key", emulator["api_key"], "--model", MODEL],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=(logs / "thin-relay.log").open("ab"),
+    )  # fmt: skip
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != b"ready":
+        raise RuntimeError("the thin relay did not start; see thin-relay.log")
+    return Server(process, Target("thin", emulator, url=f"ws://127.0.0.1:{port}/"))
+
+
+def service_environment(database: Path, emulator: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": SERVICE_SECRET,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "REST_RATE_LIMIT": "100000/min",
+        "LOG_LEVEL": "WARNING",
+        "GEMINI_API_KEY": emulator.get("api_key", "bench-key"),
+        "GEMINI_BASE_URL": emulator.get("base_url", ""),
+        "GEMINI_CA_FILE": emulator.get("ca_file", ""),
+        "LIVE_MODELS": MODEL,
+        "BRAIN_MODE": "live",
+    }
+
+
+def prepare_database(source: Path, workdir: Path) -> tuple[Path, str]:
+    """A migrated SQLite database with the demo levels and an API key, copied for every service run."""
+    database = workdir / f"template-{source.name}.sqlite3"
+    env = service_environment(database, {})
+
+    def manage(*command: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=source, env=env, check=True, capture_output=True, text=True
+        )
+        return result.stdout.strip()
+
+    manage("migrate", "--noinput", "-v0")
+    manage("load_demo_levels")
+    return database, manage("create_api_key", "relay benchmark")
+
+
+def create_sessions(base: str, api_key: str, count: int) -> list[str]:
+    def create(_: int) -> str:
+        body = json.dumps({"level": "castle-red-door", "child_age": 6}).encode()
+        headers = {"Authorization": f"Api-Key {api_key}", "Content-Type": "application/json"}
+        request = urllib.request.Request(f"{base}/api/sessions/", data=body, headers=headers, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own local server)
+            session = json.loads(response.read())
+        return f"{session['websocket_path']}?token={session['client_token']}"
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(create, range(count)))
+
+
+def start_service(
+    source: Path, template: tuple[Path, str], emulator: dict[str, str], clients: int, workdir: Path, loop: str
+) -> Server:
+    database = workdir / f"run-{time.monotonic_ns()}.sqlite3"
+    shutil.copy(template[0], database)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--ws", "websockets", "--ws-per-message-deflate", "false", "--loop", loop, "--log-level", "warning"],
+        cwd=source, env=service_environment(database, emulator),
+        stdout=(workdir / "service.log").open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/api/health/", seconds=120)
+    paths = create_sessions(base, template[1], clients + 1)
+    return Server(process, Target("service", emulator, url=f"ws://127.0.0.1:{port}", session_paths=tuple(paths)))
+
+
+# --- one measured run ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str  # "direct", "thin" or "service"
+    source: Path = ROOT
+    loop: str = "uvloop"
+
+
+@dataclass
+class Figures:
+    """One variant at one N."""
+
+    variant: str
+    clients: int
+    seconds: float
+    uplink_ms: list[float]
+    downlink_ms: list[float]
+    ready_ms: list[float]
+    first_audio_ms: list[float]
+    cpu_ms_per_session_second: float | None
+    rss_kib_per_session: float | None
+    emulator_cpu_percent: float
+    generator_cpu_percent: float
+    generator_lag_p99_ms: float
+    lost_uplink: int
+    lost_downlink: int
+    failures: list[str]
+    rss_timeline: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the window, MiB)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+async def sample_rss(process: psutil.Process | None, into: list[tuple[float, float]], every: float) -> None:
+    started = time.monotonic()
+    while process is not None:
+        into.append((time.monotonic() - started, process.memory_info().rss / 2**20))
+        await asyncio.sleep(every)
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def measure(
+    variant: Variant,
+    clients: int,
+    seconds: float,
+    frames: np.ndarray,
+    template: dict[Path, tuple[Path, str]],
+    workdir: Path,
+    realtime_factor: float,
+    rss_every: float = 0.5,
+    on_window: Callable[[int], Awaitable[None]] | None = None,
+) -> Figures:
+    emulator = Emulator(realtime_factor)
+    server: Server | None = None
+    try:
+        if variant.kind == "thin":
+            server = await asyncio.to_thread(start_thin_relay, emulator.found, workdir)
+        elif variant.kind == "service":
+            server = await asyncio.to_thread(
+                start_service, variant.source, template[variant.source], emulator.found, clients, workdir, variant.loop
+            )
+        target = server.target if server is not None else Target("direct", emulator.found)
+        paths = target.session_paths or ("",) * (clients + 1)
+        server_process = psutil.Process(server.process.pid) if server is not None else None
+
+        # One connection first, so imports, caches and pools are paid for before the baseline is taken.
+        warm_up = Schedule(stop_at=time.monotonic() + 3.0)
+        await run_client(target, ClientRun(WARM_UP_CLIENT), paths[-1], frames, warm_up, asyncio.Event(), seed=0)
+        await asyncio.sleep(1.0)
+        baseline_rss = server_process.memory_info().rss if server_process else 0
+
+        schedule = Schedule()
+        runs = [ClientRun(i) for i in range(clients)]
+        events = [asyncio.Event() for _ in runs]
+        ramp = min(2.0, clients * 0.02)
+        tasks = []
+        for run, ready in zip(runs, events, strict=True):
+            client = run_client(target, run, paths[run.client], frames, schedule, ready, seed=run.client + 1)
+            tasks.append(asyncio.create_task(client))
+            await asyncio.sleep(ramp / clients)
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), 120)
+        await asyncio.sleep(SETTLE_SECONDS)
+
+        me, emulator_process = psutil.Process(), psutil.Process(emulator.process.pid)
+        window_start = time.monotonic()
+        cpu_before = cpu_seconds(server_process) if server_process else 0.0
+        emulator_before, me_before = cpu_seconds(emulator_process), cpu_seconds(me)
+        timeline: list[tuple[float, float]] = []
+        sampler = asyncio.create_task(sample_rss(server_process, timeline, rss_every))
+        watcher = asyncio.create_task(on_window(server_process.pid)) if on_window and server_process else None
+        await asyncio.sleep(seconds)
+        window_end = time.monotonic()
+        cpu_after = cpu_seconds(server_process) if server_process else 0.0
+        emulator_after, me_after = cpu_seconds(emulator_process), cpu_seconds(me)
+        sampler.cancel()
+        schedule.stop_at = window_end + TAIL_SECONDS
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        if watcher is not None:
+            await asyncio.wait_for(watcher, 60)
+        await asyncio.sleep(0.5)
+    finally:
+        if server is not None:
+            await asyncio.to_thread(stop, server.process)
+        timings = await asyncio.to_thread(emulator.finish, workdir / "timings.json")
+
+    elapsed = window_end - window_start
+    by_client = {run.client: run for run in runs}
+    uplink: list[float] = []
+    downlink: list[float] = []
+    first_audio: list[float] = []
+    lost_up = lost_down = 0
+    for connection in timings:
+        stamps = connection["uplink"]
+        if not stamps or stamps[0][0] not in by_client:
+            continue
+        run = by_client[stamps[0][0]]
+        arrived = 0
+        for _, sequence, moment in stamps:
+            sent = run.sent[sequence]
+            if window_start <= sent < window_end:
+                uplink.append((moment - sent) * 1000)
+                arrived += 1
+        lost_up += sum(window_start <= s < window_end for s in run.sent) - arrived
+        first_audio.append((stamps[0][2] - run.opened_at) * 1000)
+        for number, sent in enumerate(connection["downlink"]):
+            if window_start <= sent < window_end:
+                if number < len(run.received):
+                    downlink.append((run.received[number] - sent) * 1000)
+                else:
+                    lost_down += 1
+    window_rss = [mib for moment, mib in timeline]
+    lags = [
+        lag for run in runs for lag, sent in zip(run.lag, run.sent, strict=True) if window_start <= sent < window_end
+    ]
+    return Figures(
+        variant=variant.name,
+        clients=clients,
+        seconds=elapsed,
+        uplink_ms=uplink,
+        downlink_ms=downlink,
+        ready_ms=[(r.ready_at - r.opened_at) * 1000 for r in runs if r.ready_at is not None],
+        first_audio_ms=first_audio,
+        cpu_ms_per_session_second=(cpu_after - cpu_before) * 1000 / (clients * elapsed) if server_process else None,
+        rss_kib_per_session=(float(np.median(window_rss)) * 1024 - baseline_rss / 1024) / clients
+        if server_process and window_rss
+        else None,
+        emulator_cpu_percent=(emulator_after - emulator_before) / elapsed * 100,
+        generator_cpu_percent=(me_after - me_before) / elapsed * 100,
+        generator_lag_p99_ms=percentile(lags, 99) * 1000,
+        lost_uplink=lost_up,
+        lost_downlink=lost_down,
+        failures=[r.failure for r in runs if r.failure],
+        rss_timeline=timeline,
+    )
+
+
+# --- profiling ---------------------------------------------------------------------------------
+
+
+def profile_summary(raw: Path, top: int = 14) -> str:
+    """py-spy's collapsed stacks as two tables: where the time is spent by library, and by function (self time)."""
+    by_function: dict[str, int] = {}
+    by_library: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        leaf = stack.split(";")[-1]
+        by_function[leaf] = by_function.get(leaf, 0) + count
+        by_library[library_of(leaf)] = by_library.get(library_of(leaf), 0) + count
+    if total == 0:
+        return "(py-spy recorded no samples)"
+    lines = ["| where (self time) | share of samples |", "|---|---|"]
+    lines += [f"| {name} | {count / total:.1%} |" for name, count in sorted(by_library.items(), key=lambda i: -i[1])]
+    lines += ["", "| function (self time) | share of samples |", "|---|---|"]
+    ranked = sorted(by_function.items(), key=lambda item: -item[1])[:top]
+    lines += [f"| `{name}` | {count / total:.1%} |" for name, count in ranked]
+    return "\n".join(lines)
+
+
+def library_of(frame: str) -> str:
+    """``send (websockets/asyncio/connection.py:123)`` → ``websockets``; our own modules by their package."""
+    location = frame.rpartition("(")[2].rstrip(")")
+    path = location.rpartition(":")[0]
+    if "site-packages/" in path:
+        return path.split("site-packages/")[1].split("/")[0].removesuffix(".py")
+    if "/lib/python" in path:
+        return "Python standard library"
+    for ours in ("voice", "audio_chat", "config", "bench", "gemini_emulator"):
+        if f"/{ours}/" in path or path.startswith(f"{ours}/"):
+            return f"audio-chat: {ours}"
+    return path or frame
+
+
+async def profiled(
+    variant: Variant, clients: int, seconds: float, frames: np.ndarray, templates: Any, workdir: Path, factor: float
+) -> str:
+    """A separate run with py-spy sampling the server (it slows what it samples, so no figures are kept)."""
+    raw = workdir / "profile.txt"
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+    async def attach(pid: int) -> None:
+        command = [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
+                   "--format", "raw", "--nonblocking", "--output", str(raw)]  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        await process.wait()
+
+    await measure(variant, clients, seconds, frames, templates, workdir, factor, on_window=attach)
+    return profile_summary(raw) if raw.exists() else "(py-spy could not attach: it needs ptrace permission)"
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.1f}"
+
+
+def git(*arguments: str) -> str:
+    program = shutil.which("git")
+    if program is None:
+        raise SystemExit("--compare-ref needs git")
+    return subprocess.run([program, *arguments], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def worktree(ref: str, workdir: Path) -> tuple[Path, str]:
+    """A checkout of ``ref`` to run the service from, and its short commit name."""
+    commit = git("rev-parse", "--short", ref)
+    path = workdir / f"checkout-{commit}"
+    git("worktree", "add", "--detach", str(path), ref)
+    return path, commit
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} vCPU ({cpu}), {memory:.0f} GiB, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+@dataclass
+class Sweep:
+    figures: list[Figures]
+    variants: list[Variant]
+    clients: list[int]
+
+    def find(self, variant: str, clients: int) -> list[Figures]:
+        return [f for f in self.figures if f.variant == variant and f.clients == clients]
+
+    def median(self, variant: str, clients: int, pick: Callable[[Figures], float | None]) -> float | None:
+        values = [v for v in (pick(f) for f in self.find(variant, clients)) if v is not None and v == v]
+        return float(np.median(values)) if values else None
+
+    def added(self, variant: str, clients: int, direction: str, q: float) -> float | None:
+        """The variant's percentile minus the direct clients' in the same round; the median over rounds."""
+        own = self.find(variant, clients)
+        direct = self.find("direct", clients)
+        values = [
+            percentile(getattr(a, direction), q) - percentile(getattr(b, direction), q)
+            for a, b in zip(own, direct, strict=False)
+        ]
+        values = [v for v in values if v == v]
+        return float(np.median(values)) if values else None
+
+    def in_real_time(self, variant: str, clients: int) -> bool:
+        runs = self.find(variant, clients)
+        if not runs or any(f.failures or f.lost_uplink or f.lost_downlink for f in runs):
+            return False
+        added = [self.added(variant, clients, d, 99) for d in ("uplink_ms", "downlink_ms")]
+        return all(a is not None and a < REAL_TIME_P99_MS for a in added)
+
+
+def latency_table(sweep: Sweep, direction: str) -> list[str]:
+    lines = [
+        "| N | variant | p50 | p95 | p99 | added p50 | added p95 | added p99 | samples | lost |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lost = "lost_uplink" if direction == "uplink_ms" else "lost_downlink"
+    for clients in sweep.clients:
+        for variant in sweep.variants:
+            runs = sweep.find(variant.name, clients)
+            if not runs:
+                continue
+            cells = [
+                ms(sweep.median(variant.name, clients, lambda f, q=q: percentile(getattr(f, direction), q)))
+                for q in (50, 95, 99)
+            ]
+            if variant.kind == "direct":
+                cells += ["0", "0", "0"]
+            else:
+                cells += [ms(sweep.added(variant.name, clients, direction, q)) for q in (50, 95, 99)]
+            samples = sum(len(getattr(f, direction)) for f in runs)
+            lost_frames = sum(getattr(f, lost) for f in runs)
+            lines.append(f"| {clients} | {variant.name} | {' | '.join(cells)} | {samples} | {lost_frames} |")
+    return lines
+
+
+def cost_table(sweep: Sweep) -> list[str]:
+    lines = [
+        "| N | variant | server CPU ms per session-second | server RSS KiB per session | open → ready: median | p95 "
+        "| open → first frame at the model: median | emulator CPU | clients' CPU | clients' lag p99 | failures |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for clients in sweep.clients:
+        for variant in sweep.variants:
+            runs = sweep.find(variant.name, clients)
+            if not runs:
+                continue
+            name = variant.name
+            cpu = sweep.median(name, clients, lambda f: f.cpu_ms_per_session_second)
+            rss = sweep.median(name, clients, lambda f: f.rss_kib_per_session)
+            cells = [
+                "-" if cpu is None else f"{cpu:.2f}",
+                "-" if rss is None else f"{rss:.0f}",
+                ms(sweep.median(name, clients, lambda f: percentile(f.ready_ms, 50))),
+                ms(sweep.median(name, clients, lambda f: percentile(f.ready_ms, 95))),
+                ms(sweep.median(name, clients, lambda f: percentile(f.first_audio_ms, 50))),
+                f"{sweep.median(name, clients, lambda f: f.emulator_cpu_percent) or 0:.0f} %",
+                f"{sweep.median(name, clients, lambda f: f.generator_cpu_percent) or 0:.0f} %",
+                ms(sweep.median(name, clients, lambda f: f.generator_lag_p99_ms)),
+                str(sum(len(f.failures) for f in runs)),
+            ]
+            lines.append(f"| {clients} | {name} | {' | '.join(cells)} |")
+    return lines
+
+
+def verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def targets_table(sweep: Sweep, soak: Figures | None, at: int) -> list[str]:
+    def fmt(value: float | None, unit: str) -> str:
+        return "not measured" if value is None else f"{value:.2f} {unit}"
+
+    service_cpu = sweep.median("service", at, lambda f: f.cpu_ms_per_session_second)
+    thin_cpu = sweep.median("thin relay", at, lambda f: f.cpu_ms_per_session_second)
+    service_rss = sweep.median("service", at, lambda f: f.rss_kib_per_session)
+    thin_rss = sweep.median("thin relay", at, lambda f: f.rss_kib_per_session)
+    up = sweep.added("service", at, "uplink_ms", 99)
+    down = sweep.added("service", at, "downlink_ms", 99)
+    thin_up, thin_down = (sweep.added("thin relay", at, direction, 99) for direction in ("uplink_ms", "downlink_ms"))
+    lines = [
+        f"| target (service, N = {at}) | service | thin relay | target |",
+        "|---|---|---|---|",
+        f"| CPU per session-second ≤ 4.5 ms | {fmt(service_cpu, 'ms')} | {fmt(thin_cpu, 'ms')} | "
+        f"{verdict(None if service_cpu is None else service_cpu <= 4.5)} |",
+        f"| resident memory per session ≤ 512 KiB | {fmt(service_rss, 'KiB')} | {fmt(thin_rss, 'KiB')} | "
+        f"{verdict(None if service_rss is None else service_rss <= 512)} |",
+        f"| added uplink p99 ≤ 5 ms | {fmt(up, 'ms')} | {fmt(thin_up, 'ms')} | "
+        f"{verdict(None if up is None else up <= 5)} |",
+        f"| added downlink p99 ≤ 5 ms | {fmt(down, 'ms')} | {fmt(thin_down, 'ms')} | "
+        f"{verdict(None if down is None else down <= 5)} |",
+    ]
+    if soak is not None:
+        growth = memory_growth(soak)
+        lines.append(
+            f"| memory flat over a {soak.seconds / 60:.0f}-minute session (N = {soak.clients}) | "
+            f"{growth:+.1f} KiB per session per minute over the second half | - | {verdict(abs(growth) <= 2.0)} |"
+        )
+    return lines
+
+
+def memory_growth(soak: Figures) -> float:
+    """RSS growth per session per minute over the second half of the soak (a least-squares slope)."""
+    half = [(t, mib) for t, mib in soak.rss_timeline if t >= soak.seconds / 2]
+    if len(half) < 2:
+        return float("nan")
+    times, mib = np.array(half).T
+    slope_mib_per_second = float(np.polyfit(times, mib, 1)[0])
+    return slope_mib_per_second * 1024 * 60 / soak.clients
+
+
+def largest_real_time(sweep: Sweep, variant: str) -> str:
+    passing = [n for n in sweep.clients if sweep.in_real_time(variant, n)]
+    if not passing:
+        return "none of the measured N"
+    largest = max(passing)
+    beyond = [n for n in sweep.clients if n > largest]
+    return f"{largest}" + (f" (not {beyond[0]})" if beyond else " (the largest measured)")
+
+
+def comparison_table(sweep: Sweep, before: str, after: str) -> list[str]:
+    lines = [
+        f"| N | CPU ms per session-second: {before} | {after} | ratio | RSS KiB per session: before | after "
+        "| added uplink p99 ms: before | after | added downlink p99 ms: before | after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for clients in sweep.clients:
+        cpu = [sweep.median(v, clients, lambda f: f.cpu_ms_per_session_second) for v in (before, after)]
+        rss = [sweep.median(v, clients, lambda f: f.rss_kib_per_session) for v in (before, after)]
+        up = [sweep.added(v, clients, "uplink_ms", 99) for v in (before, after)]
+        down = [sweep.added(v, clients, "downlink_ms", 99) for v in (before, after)]
+        ratio = f"{cpu[1] / cpu[0]:.2f}" if cpu[0] and cpu[1] else "-"
+        lines.append(
+            f"| {clients} | {ms(cpu[0])} | {ms(cpu[1])} | {ratio} | {ms(rss[0])} | {ms(rss[1])} "
+            f"| {ms(up[0])} | {ms(up[1])} | {ms(down[0])} | {ms(down[1])} |"
+        )
+    return lines
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    clients: list[int]
+    seconds: float
+    rounds: int
+    realtime_factor: float
+    wav: Path | None
+    compare_ref: str
+    profile: bool
+    soak_minutes: float
+    soak_clients: int
+    loops: list[str]
+
+
+async def run(options: Options) -> str:
+    """Measure everything the options ask for; returns the Markdown report."""
+    workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    wav = options.wav or workdir / "question.wav"
+    if options.wav is None:
+        await write_question_wav(wav)
+    frames = read_wav(wav)
+    variants = [Variant("direct", "direct"), Variant("thin relay", "thin")]
+    variants += [
+        Variant("service" if loop == "uvloop" else f"service, {loop} loop", "service", ROOT, loop)
+        for loop in options.loops
+    ]
+    before = ""
+    try:
+        if options.compare_ref:
+            checkout, commit = await asyncio.to_thread(worktree, options.compare_ref, workdir)
+            before = f"service @ {commit}"
+            variants.append(Variant(before, "service", checkout))
+        sources = {v.source for v in variants if v.kind == "service"}
+        templates = {source: await asyncio.to_thread(prepare_database, source, workdir) for source in sources}
+        figures: list[Figures] = []
+        for round_number in range(options.rounds):
+            for clients in options.clients:
+                shift = round_number % len(variants)
+                for variant in variants[shift:] + variants[:shift]:
+                    result = await measure(
+                        variant, clients, options.seconds, frames, templates, workdir, options.realtime_factor
+                    )
+                    figures.append(result)
+                    print(progress(result), file=sys.stderr, flush=True)
+        sweep = Sweep(figures, variants, options.clients)
+        highest = max(options.clients)
+        profile = ""
+        if options.profile:
+            profile = await profiled(
+                variants[2], highest, options.seconds, frames, templates, workdir, options.realtime_factor
+            )
+        soak = None
+        if options.soak_minutes:
+            soak = await measure(
+                variants[2], options.soak_clients, options.soak_minutes * 60, frames, templates, workdir,
+                options.realtime_factor, rss_every=5.0,
+            )  # fmt: skip
+            print(progress(soak), file=sys.stderr, flush=True)
+        return report(options, sweep, soak, profile, before, wav)
+    finally:
+        if options.compare_ref:
+            await asyncio.to_thread(git, "worktree", "prune")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def progress(figures: Figures) -> str:
+    cpu = figures.cpu_ms_per_session_second
+    return (
+        f"N={figures.clients:<4} {figures.variant:<24} uplink p99 {percentile(figures.uplink_ms, 99):7.1f} ms  "
+        f"downlink p99 {percentile(figures.downlink_ms, 99):7.1f} ms  "
+        f"cpu {'-' if cpu is None else f'{cpu:.2f}'} ms/s  lost {figures.lost_uplink}/{figures.lost_downlink}  "
+        f"failures {len(figures.failures)}" + (f" ({figures.failures[0]})" if figures.failures else "")
+    )
+
+
+def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, before: str, wav: Path) -> str:
+    at = 100 if 100 in options.clients else max(options.clients)
+    audio = f"the WAV {wav.name}" if options.wav else "a synthesised question (2.5 s of speech, 4 s of silence)"
+    lines = [
+        "## Relay overhead: the service against a thin relay and clients talking to Gemini directly",
+        "",
+        f"{len(options.clients)} sizes x {len(sweep.variants)} variants, {options.rounds} round(s), a "
+        f"{options.seconds:.0f} s measured window each, after every client has streamed for {SETTLE_SECONDS:.0f} s. "
+        f"Every client streams {audio}"
+        " on a loop in real time, in 20 ms frames, each starting at a random point; the emulator (its own process, "
+        f"replies about 3 s long, generated {options.realtime_factor:g}x faster than real time in 1 s bursts of 200 ms "
+        "chunks) answers each question. Latency is from the moment a frame leaves a client to the moment the "
+        "emulator has decoded it (uplink), and from the emulator sending a reply chunk to a client receiving it "
+        "(downlink); **added** is a variant's percentile minus the direct clients' in the same round. CPU and "
+        "memory are the server process's own: CPU time over the window divided by the session-seconds streamed, "
+        "and resident memory over the window minus the same process's after one warm-up session, divided by N. "
+        "The emulator and the clients share the machine's two cores with the server: their CPU is shown, and "
+        "\"clients' lag\" says how late the clients' own schedule ran.",
+        "",
+        "### Uplink: client → emulator, ms",
+        "",
+        *latency_table(sweep, "uplink_ms"),
+        "",
+        "### Downlink: emulator → client, ms",
+        "",
+        *latency_table(sweep, "downlink_ms"),
+        "",
+        "### Cost and connection time",
+        "",
+        *cost_table(sweep),
+        "",
+        "\"Ready\" is the service's `connection` message, the thin relay's `ready` (sent once its upstream is "
+        "open) and the emulator's `setupComplete` for the direct clients. The service sends `connection` before "
+        'its upstream is open and buffers the child\'s first audio meanwhile, so "first frame at the model" is '
+        "the fair comparison of start-up time.",
+        "",
+        "### Against the targets",
+        "",
+        *targets_table(sweep, soak, at),
+        "",
+        "Largest N one worker process keeps in real time (added p99 under "
+        f"{REAL_TIME_P99_MS:.0f} ms both ways, nothing lost): service **{largest_real_time(sweep, 'service')}**, "
+        f"thin relay {largest_real_time(sweep, 'thin relay')}.",
+    ]
+    if before:
+        lines += [
+            "",
+            f"### Before and after the hot-path changes (same run, interleaved; before = {before})",
+            "",
+            *comparison_table(sweep, before, "service"),
+        ]
+    if profile:
+        lines += ["", f"### Profile of the service at N = {max(options.clients)} (py-spy, separate run)", "", profile]
+    return "\n".join(lines)
+
+
+def parse_options(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench.relay", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="1,10,50,100,200", help="comma-separated N to measure")
+    parser.add_argument("--seconds", type=float, default=20.0, help="the measured window of each run")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the sweep, rotating the variants' order")
+    parser.add_argument("--realtime-factor", type=float, default=4.0, help="how fast the emulator generates replies")
+    parser.add_argument("--wav", type=Path, help="a 16 kHz mono WAV to stream (default: a synthesised question)")
+    parser.add_argument("--compare-ref", default="", help="also run the service from this git commit (before/after)")
+    parser.add_argument("--loops", default="uvloop", help="event loops to run the service on: uvloop,asyncio")
+    parser.add_argument("--profile", action="store_true", help="profile the service at the highest N with py-spy")
+    parser.add_argument("--soak-minutes", type=float, default=0.0, help="then one long run, for memory growth")
+    parser.add_argument("--soak-clients", type=int, default=100)
+    parser.add_argument("--smoke", action="store_true", help="N = 2 for 3 s: checks that the harness works")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.clients, args.seconds, args.rounds = "2", 3.0, 1
+    return Options(
+        clients=[int(n) for n in str(args.clients).split(",")],
+        seconds=args.seconds,
+        rounds=args.rounds,
+        realtime_factor=args.realtime_factor,
+        wav=args.wav,
+        compare_ref=args.compare_ref,
+        profile=args.profile,
+        soak_minutes=args.soak_minutes,
+        soak_clients=args.soak_clients,
+        loops=[loop.strip() for loop in args.loops.split(",")],
+    )
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    print(uvloop.run(run(parse_options())))
+    print(
+        f"\n(ran in {time.perf_counter() - started:.0f} s; {machine()}; {datetime.now(UTC):%Y-%m-%d})", file=sys.stderr
+    )
