@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint types pytest venv system-deps test-system-deps protocol-js postman bench-offline clean
+.PHONY: run test lint types pytest venv system-deps test-system-deps protocol-js postman bench bench-offline clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,13 @@ protocol-js: venv
 
 postman: venv
 	$(BIN)/python scripts/generate_postman.py
+
+# Every benchmark, about 40 minutes; results in docs/benchmarks.md. BENCH_ARGS adds relay options, e.g.
+# BENCH_ARGS="--compare-ref <commit>" for before/after figures (python -m bench.relay --help).
+BENCH_ARGS ?=
+bench: venv test-system-deps
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench --profile --soak-minutes 15 $(BENCH_ARGS) --output docs/benchmarks.md
 
 bench-offline: venv test-system-deps
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

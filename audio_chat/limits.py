@@ -1,14 +1,17 @@
-"""Limits kept in the cache, so that with Redis configured they hold across every worker."""
+"""Limits kept in the cache, so that with Redis configured they hold across every worker.
+
+Cache calls run in a thread pool of their own (they block on Redis, but need no database connection), not in
+the single database thread, where they would queue behind the conversation's writes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-
-from audio_chat.db import db_async
 
 # A worker killed without releasing its slots must not lock a child out for long: the count expires this long
 # after the session's last connect (renewed on every connect; while it is alive nobody is refused wrongly).
@@ -37,8 +40,8 @@ def _release_slot(session_id: str) -> None:
         pass
 
 
-take_connection_slot = db_async(_take_slot)
-release_connection_slot = db_async(_release_slot)
+take_connection_slot = sync_to_async(_take_slot, thread_sensitive=False)
+release_connection_slot = sync_to_async(_release_slot, thread_sensitive=False)
 
 
 class DailySpeakingBudget:
@@ -55,4 +58,4 @@ class DailySpeakingBudget:
         return bool(spent_ms <= settings.DAILY_SPEAKING_MINUTES * 60_000)
 
     async def spend(self, seconds: float) -> bool:
-        return await db_async(self._spend)(seconds)
+        return await sync_to_async(self._spend, thread_sensitive=False)(seconds)

@@ -31,7 +31,7 @@ import time
 import urllib.request
 import wave
 from array import array
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,18 +43,25 @@ import psutil
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.stamps import stamp_frames
+from bench.stamps import FRAME_BYTES, stamp_frames
 from tests.processes import free_port, stop, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
-FRAME_SAMPLES = 320  # 20 ms at 16 kHz
+FRAME_SAMPLES = FRAME_BYTES // 2
 FRAME_SECONDS = 0.02
 WARM_UP_CLIENT = 4095  # the connection that loads everything before a measurement; ignored in the figures
 SETTLE_SECONDS = 3.0  # after every client is streaming, before the measured window
 TAIL_SECONDS = 1.5  # clients keep streaming after the window, so nothing sent in it is cut off
 REAL_TIME_P99_MS = 50.0
 SERVICE_SECRET = "bench-secret-" + "x7Rk2" * 10
+# Event loop and WebSocket implementation of uvicorn; the first is what `make run` and docs/deployment.md use.
+SERVERS = {
+    "uvloop+websockets": ("--loop", "uvloop", "--ws", "websockets"),
+    "uvloop+websockets-sansio": ("--loop", "uvloop", "--ws", "websockets-sansio"),
+    "asyncio+websockets": ("--loop", "asyncio", "--ws", "websockets"),
+}
+DEFAULT_SERVER = "uvloop+websockets"
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
 
@@ -311,19 +318,23 @@ def create_sessions(base: str, api_key: str, count: int) -> list[str]:
 
 
 def start_service(
-    source: Path, template: tuple[Path, str], emulator: dict[str, str], clients: int, workdir: Path, loop: str
+    source: Path, template: tuple[Path, str], emulator: dict[str, str], clients: int, workdir: Path, server: str
 ) -> Server:
     database = workdir / f"run-{time.monotonic_ns()}.sqlite3"
     shutil.copy(template[0], database)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--ws", "websockets", "--ws-per-message-deflate", "false", "--loop", loop, "--log-level", "warning"],
+         *SERVERS[server], "--ws-per-message-deflate", "false", "--log-level", "warning"],
         cwd=source, env=service_environment(database, emulator),
         stdout=(workdir / "service.log").open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{base}/api/health/", seconds=120)
+    try:
+        wait_for_http(f"{base}/api/health/", seconds=120, process=process)
+    except RuntimeError:
+        stop(process)
+        raise RuntimeError(f"the service did not start; see {workdir / 'service.log'}") from None
     paths = create_sessions(base, template[1], clients + 1)
     return Server(process, Target("service", emulator, url=f"ws://127.0.0.1:{port}", session_paths=tuple(paths)))
 
@@ -336,7 +347,7 @@ class Variant:
     name: str
     kind: str  # "direct", "thin" or "service"
     source: Path = ROOT
-    loop: str = "uvloop"
+    server: str = DEFAULT_SERVER
 
 
 @dataclass
@@ -386,7 +397,7 @@ async def measure(
     workdir: Path,
     realtime_factor: float,
     rss_every: float = 0.5,
-    on_window: Callable[[int], Awaitable[None]] | None = None,
+    on_window: Callable[[int], Coroutine[Any, Any, None]] | None = None,
 ) -> Figures:
     emulator = Emulator(realtime_factor)
     server: Server | None = None
@@ -394,8 +405,9 @@ async def measure(
         if variant.kind == "thin":
             server = await asyncio.to_thread(start_thin_relay, emulator.found, workdir)
         elif variant.kind == "service":
+            source = variant.source
             server = await asyncio.to_thread(
-                start_service, variant.source, template[variant.source], emulator.found, clients, workdir, variant.loop
+                start_service, source, template[source], emulator.found, clients, workdir, variant.server
             )
         target = server.target if server is not None else Target("direct", emulator.found)
         paths = target.session_paths or ("",) * (clients + 1)
@@ -425,7 +437,9 @@ async def measure(
         emulator_before, me_before = cpu_seconds(emulator_process), cpu_seconds(me)
         timeline: list[tuple[float, float]] = []
         sampler = asyncio.create_task(sample_rss(server_process, timeline, rss_every))
-        watcher = asyncio.create_task(on_window(server_process.pid)) if on_window and server_process else None
+        watcher: asyncio.Task[None] | None = None
+        if on_window is not None and server_process is not None:
+            watcher = asyncio.create_task(on_window(server_process.pid))
         await asyncio.sleep(seconds)
         window_end = time.monotonic()
         cpu_after = cpu_seconds(server_process) if server_process else 0.0
@@ -618,6 +632,13 @@ class Sweep:
         return all(a is not None and a < REAL_TIME_P99_MS for a in added)
 
 
+def latency_at(direction: str, q: float) -> Callable[[Figures], float]:
+    def pick(figures: Figures) -> float:
+        return percentile(getattr(figures, direction), q)
+
+    return pick
+
+
 def latency_table(sweep: Sweep, direction: str) -> list[str]:
     lines = [
         "| N | variant | p50 | p95 | p99 | added p50 | added p95 | added p99 | samples | lost |",
@@ -629,10 +650,7 @@ def latency_table(sweep: Sweep, direction: str) -> list[str]:
             runs = sweep.find(variant.name, clients)
             if not runs:
                 continue
-            cells = [
-                ms(sweep.median(variant.name, clients, lambda f, q=q: percentile(getattr(f, direction), q)))
-                for q in (50, 95, 99)
-            ]
+            cells = [ms(sweep.median(variant.name, clients, latency_at(direction, q))) for q in (50, 95, 99)]
             if variant.kind == "direct":
                 cells += ["0", "0", "0"]
             else:
@@ -760,7 +778,7 @@ class Options:
     profile: bool
     soak_minutes: float
     soak_clients: int
-    loops: list[str]
+    servers: list[str]
 
 
 async def run(options: Options) -> str:
@@ -772,8 +790,8 @@ async def run(options: Options) -> str:
     frames = read_wav(wav)
     variants = [Variant("direct", "direct"), Variant("thin relay", "thin")]
     variants += [
-        Variant("service" if loop == "uvloop" else f"service, {loop} loop", "service", ROOT, loop)
-        for loop in options.loops
+        Variant("service" if server == DEFAULT_SERVER else f"service on {server}", "service", ROOT, server)
+        for server in options.servers
     ]
     before = ""
     try:
@@ -794,16 +812,17 @@ async def run(options: Options) -> str:
                     figures.append(result)
                     print(progress(result), file=sys.stderr, flush=True)
         sweep = Sweep(figures, variants, options.clients)
+        service = variants[2]  # the service as make run starts it
         highest = max(options.clients)
         profile = ""
         if options.profile:
             profile = await profiled(
-                variants[2], highest, options.seconds, frames, templates, workdir, options.realtime_factor
+                service, highest, options.seconds, frames, templates, workdir, options.realtime_factor
             )
         soak = None
         if options.soak_minutes:
             soak = await measure(
-                variants[2], options.soak_clients, options.soak_minutes * 60, frames, templates, workdir,
+                service, options.soak_clients, options.soak_minutes * 60, frames, templates, workdir,
                 options.realtime_factor, rss_every=5.0,
             )  # fmt: skip
             print(progress(soak), file=sys.stderr, flush=True)
@@ -888,7 +907,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--realtime-factor", type=float, default=4.0, help="how fast the emulator generates replies")
     parser.add_argument("--wav", type=Path, help="a 16 kHz mono WAV to stream (default: a synthesised question)")
     parser.add_argument("--compare-ref", default="", help="also run the service from this git commit (before/after)")
-    parser.add_argument("--loops", default="uvloop", help="event loops to run the service on: uvloop,asyncio")
+    parser.add_argument(
+        "--servers", default=DEFAULT_SERVER, help=f"how uvicorn runs the service, any of: {', '.join(SERVERS)}"
+    )
     parser.add_argument("--profile", action="store_true", help="profile the service at the highest N with py-spy")
     parser.add_argument("--soak-minutes", type=float, default=0.0, help="then one long run, for memory growth")
     parser.add_argument("--soak-clients", type=int, default=100)
@@ -906,7 +927,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         profile=args.profile,
         soak_minutes=args.soak_minutes,
         soak_clients=args.soak_clients,
-        loops=[loop.strip() for loop in args.loops.split(",")],
+        servers=[server.strip() for server in args.servers.split(",")],
     )
 
 

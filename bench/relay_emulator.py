@@ -19,7 +19,7 @@ from typing import Any
 
 import uvloop
 
-from bench.stamps import read_stamps
+from bench.stamps import FRAME_BYTES, read_stamps
 from gemini_emulator.responders import ScriptedResponder
 from gemini_emulator.server import GeminiLiveEmulator
 
@@ -42,11 +42,13 @@ class Timings:
             arrivals, record.audio_arrivals = record.audio_arrivals, []
             audio = bytes(record.audio)
             record.audio.clear()
-            if len({size for _, size in arrivals}) > 1:
+            if any(size % FRAME_BYTES for _, size in arrivals):
                 continue  # not the benchmark's stamped frames
-            stamps = read_stamps(audio, frame_count=len(arrivals))
+            # A relay may join queued frames into one message: each of them arrived when the message did.
+            moments = [moment for moment, size in arrivals for _ in range(size // FRAME_BYTES)]
+            stamps = read_stamps(audio, frame_count=len(moments))
             self._uplink.setdefault(record.number, []).extend(
-                [client, sequence, moment] for (client, sequence), (moment, _) in zip(stamps, arrivals, strict=True)
+                [client, sequence, moment] for (client, sequence), moment in zip(stamps, moments, strict=True)
             )
 
     async def collect_every(self, seconds: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+FRAME_BYTES = 640  # the 20 ms of 16 kHz PCM16 every benchmark client sends at a time
 STAMP_BITS = 32
 CLIENT_BITS = 12  # up to 4096 clients
 SEQUENCE_BITS = STAMP_BITS - CLIENT_BITS  # about 5.8 hours of 20 ms frames

@@ -15,9 +15,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for_http(url: str, seconds: float = 60.0) -> None:
+def wait_for_http(url: str, seconds: float = 60.0, process: subprocess.Popen[Any] | None = None) -> None:
+    """Until ``url`` answers; gives up early when ``process``, the server, has exited."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local server)
                 return

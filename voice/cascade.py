@@ -98,7 +98,7 @@ class SpokenChat:
             # The child was speaking when the connection closed: keep what was said.
             words = await self._transcriber.finish()
             if words.strip():
-                await self._conversation.hear(words, spoken=True)
+                await self._conversation.store_child_turn(words, spoken=True)
 
     # --- input -------------------------------------------------------------------------------
 

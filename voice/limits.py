@@ -16,6 +16,9 @@ class ConnectionLimits:
     burst_seconds: float = 2.0
     flood_seconds: float = 5.0  # over the limits this long → close 4029
     max_text_frame_bytes: int = 256 * 1024  # base64 of a 64 KiB audio frame fits
+    # Speaking time is counted in the shared store this often: a child may go over the budget by as much, and
+    # each count is a cache round trip (Redis with several workers) that a frame waits for.
+    billing_seconds: float = 10.0
 
 
 class TokenBucket:

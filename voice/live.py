@@ -45,6 +45,7 @@ BACKOFF_SECONDS = (0.2, 0.5, 1.0)
 SWITCH_MARGIN_SECONDS = 1.0  # switch over this long before goAway's deadline at the latest
 POLL_SECONDS = 0.25  # how often deadlines (goAway switch, stalled reply) are checked while no event comes
 MAX_BUFFERED_INPUTS = 1500  # 30 s of 20 ms frames, kept while the upstream is being replaced
+MAX_AUDIO_BATCH_BYTES = 3200  # 100 ms of 16 kHz PCM16: the most audio queued frames are joined into
 
 
 class Upstream(Protocol):
@@ -139,6 +140,7 @@ class LiveChat:
         self._timeouts = timeouts
         self._inputs: asyncio.Queue[tuple[str, bytes | str | None]] = asyncio.Queue(maxsize=MAX_BUFFERED_INPUTS)
         self._unsent: tuple[str, bytes | str | None] | None = None
+        self._held: tuple[str, bytes | str | None] | None = None  # taken from the queue while joining audio; next
         # Words the child said whose reply a failed upstream never started: sent again, before newer input.
         self._priority: collections.deque[tuple[str, bytes | str | None]] = collections.deque()
         self._upstream: Upstream | None = None
@@ -217,7 +219,8 @@ class LiveChat:
     async def _send_inputs(self) -> None:
         while True:
             if self._unsent is None:
-                self._unsent = self._priority.popleft() if self._priority else await self._inputs.get()
+                item = await self._next_input()
+                self._unsent = ("audio", self._with_queued_audio(item[1])) if item[0] == "audio" else item
             kind, payload = self._unsent
             if kind == "wake":
                 self._unsent = None
@@ -250,10 +253,32 @@ class LiveChat:
                     continue
             self._unsent = None
 
+    async def _next_input(self) -> tuple[str, bytes | str | None]:
+        if self._priority:
+            return self._priority.popleft()
+        if self._held is not None:
+            item, self._held = self._held, None
+            return item
+        return await self._inputs.get()
+
+    def _with_queued_audio(self, pcm: object) -> bytes:
+        """Audio frames queued behind this one join it: when the loop falls behind (or the upstream was being
+        replaced), fewer and larger messages go upstream; when it keeps up, frames go one by one, undelayed."""
+        assert isinstance(pcm, bytes)
+        parts, size = [pcm], len(pcm)
+        while size < MAX_AUDIO_BATCH_BYTES and self._held is None and not self._inputs.empty():
+            item = self._inputs.get_nowait()
+            if item[0] == "audio" and isinstance(item[1], bytes):
+                parts.append(item[1])
+                size += len(item[1])
+            else:
+                self._held = item
+        return pcm if len(parts) == 1 else b"".join(parts)
+
     async def _start_typed_turn(self, text: str) -> None:
         await self._store_unfinished_turn()
         self._turn = _Turn(child=[text], typed=True, child_stored=True, due_since=time.monotonic())
-        await self._conversation.hear(text, spoken=False)
+        await self._conversation.store_child_turn(text, spoken=False)
         self._reply_due_since = time.monotonic()
 
     # --- downlink: connect, relay, recover ----------------------------------------------------
@@ -365,10 +390,15 @@ class LiveChat:
         try:
             while True:
                 try:
-                    item = await asyncio.wait_for(queue.get(), POLL_SECONDS)
-                except TimeoutError:
-                    self._check_deadlines(switch_by)
-                    continue
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    try:
+                        # asyncio.timeout, not wait_for: wait_for costs a task for every event.
+                        async with asyncio.timeout(POLL_SECONDS):
+                            item = await queue.get()
+                    except TimeoutError:
+                        self._check_deadlines(switch_by)
+                        continue
                 if isinstance(item, UpstreamError):
                     raise item
                 if isinstance(item, GoAway):
@@ -440,7 +470,7 @@ class LiveChat:
         if not turn.child_stored and turn.child_text:
             turn.child_stored = True
             await self._send_json(protocol.input_transcript_message(turn.child_text, final=True))
-            await self._conversation.hear(turn.child_text, spoken=True)
+            await self._conversation.store_child_turn(turn.child_text, spoken=True)
 
     async def _finish_turn(self, usage: dict[str, int]) -> None:
         turn = self._turn
@@ -473,7 +503,7 @@ class LiveChat:
     async def _store_child_turn_of(self, turn: _Turn) -> None:
         if not turn.child_stored and turn.child_text:
             turn.child_stored = True
-            await self._conversation.hear(turn.child_text, spoken=True)
+            await self._conversation.store_child_turn(turn.child_text, spoken=True)
 
     async def _end_interrupted_turn(self) -> None:
         """After an upstream failure the helper's reply is cut: tell the client to flush, keep what was heard."""
@@ -526,6 +556,8 @@ class LiveChat:
                 await fallback.text(unanswered.child_text)
         self._turn = _Turn()
         pending += [self._unsent] if self._unsent and self._unsent[0] != "resend" else []
+        pending += [self._held] if self._held is not None else []
+        self._held = None
         while not self._inputs.empty():
             pending.append(self._inputs.get_nowait())
         self._unsent = None

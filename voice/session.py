@@ -60,10 +60,14 @@ class Conversation:
         return await self._store.recent_turns(self._history_turns)
 
     async def hear(self, text: str, *, spoken: bool) -> list[Turn]:
-        """Store the child's turn (redacted); returns the history before it."""
+        """Store the child's turn (redacted); returns the history before it, for a brain to answer with."""
         history = await self.history()
-        await self._store.add_turn(Speaker.CHILD, redact(text), mode=None, model="", spoken=spoken)
+        await self.store_child_turn(text, spoken=spoken)
         return history
+
+    async def store_child_turn(self, text: str, *, spoken: bool) -> None:
+        """Store the child's turn (redacted), when the answer comes from elsewhere (Live keeps its own context)."""
+        await self._store.add_turn(Speaker.CHILD, redact(text), mode=None, model="", spoken=spoken)
 
     async def think(self, history: list[Turn], text: str) -> Reply:
         """The brain sees the child's words redacted, as they are stored.
@@ -228,9 +232,8 @@ class ChatConnection:
 
     async def _audio(self, pcm: bytes) -> None:
         if self._budget is not None:
-            # Billed in whole seconds, so the shared counter is not touched 50 times a second.
             self._unbilled_seconds += len(pcm) / (2 * protocol.INPUT_SAMPLE_RATE_HZ)
-            if self._unbilled_seconds >= 1.0:
+            if self._unbilled_seconds >= self._limits.billing_seconds:
                 seconds, self._unbilled_seconds = self._unbilled_seconds, 0.0
                 if not await self._budget.spend(seconds):
                     await self._refuse(protocol.CloseCode.LIMIT_REACHED, protocol.response_message(TIME_FOR_A_BREAK))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from channels import consumer as consumer_module
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 
@@ -181,3 +182,19 @@ async def test_replies_are_answered_in_order(chat) -> None:
             responses.append(message["content"])
     assert "blue" in responses[0]
     assert "hold the key" in responses[1]
+
+
+async def test_audio_frames_do_not_visit_the_database_thread(chat, monkeypatch) -> None:
+    visits: list[str] = []
+    original = consumer_module.aclose_old_connections
+
+    async def counting() -> None:
+        visits.append("close_old_connections")
+        await original()
+
+    monkeypatch.setattr(consumer_module, "aclose_old_connections", counting)
+    for _ in range(50):
+        await chat.send_to(bytes_data=b"\x00\x00" * 320)
+    await chat.send_json_to({"type": "ping"})
+    assert await chat.receive_json_from(timeout=REPLY_TIMEOUT) == {"type": "pong"}
+    assert visits == [], "Channels' per-message trip to the database thread is skipped for frames"

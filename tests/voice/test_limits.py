@@ -68,7 +68,7 @@ async def test_a_flood_is_dropped_with_one_error_then_closed_4029() -> None:
 
 
 async def test_the_daily_budget_ends_with_friendly_words_then_4029() -> None:
-    chat, engine, sent, closed = connection(budget=Budget(seconds=2.0))
+    chat, engine, sent, closed = connection(ConnectionLimits(billing_seconds=1.0), budget=Budget(seconds=2.0))
     second = b"\x00\x00" * 16_000
     for _ in range(4):
         await chat.receive_bytes(second[: len(second) // 2])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 from collections.abc import AsyncIterator, Sequence
@@ -163,9 +164,16 @@ class LiveSettings:
     prefix_padding_ms: int | None = None
 
     def client(self) -> genai.Client:
-        options = self.gemini.http_options()
-        options.async_client_args = {**(options.async_client_args or {}), **WEBSOCKET_OPTIONS}
-        return genai.Client(api_key=self.gemini.api_key, http_options=options)
+        """One client for every Live session of this process: each client holds HTTP clients with their own TLS
+        contexts (about 1 MiB), and a Live connection uses none of them, only the settings."""
+        return _live_client(self)
+
+
+@functools.cache
+def _live_client(settings: LiveSettings) -> genai.Client:
+    options = settings.gemini.http_options()
+    options.async_client_args = {**(options.async_client_args or {}), **WEBSOCKET_OPTIONS}
+    return genai.Client(api_key=settings.gemini.api_key, http_options=options)
 
 
 def uses_history_config(model: str) -> bool:
@@ -305,7 +313,8 @@ class LiveUpstream:
 
     async def _send(self, coroutine: Any) -> None:
         try:
-            await asyncio.wait_for(coroutine, SEND_TIMEOUT_SECONDS)
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):  # not wait_for: that costs a task for every frame
+                await coroutine
         except _SDK_FAILURES as error:
             raise _upstream_error(error) from error
 
