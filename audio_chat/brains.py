@@ -27,8 +27,14 @@ def active_mode() -> Mode:
     return Mode.TEXT if mode == "text" else Mode.LIVE
 
 
+@functools.cache
+def _trusting(ca_file: str) -> ssl.SSLContext:
+    """One context per CA file, so that every connection shares one Gemini client (read once: restart to change)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
 def gemini_settings() -> GeminiSettings:
-    context = ssl.create_default_context(cafile=settings.GEMINI_CA_FILE) if settings.GEMINI_CA_FILE else None
+    context = _trusting(settings.GEMINI_CA_FILE) if settings.GEMINI_CA_FILE else None
     return GeminiSettings(
         api_key=settings.GEMINI_API_KEY,
         api_version=settings.GEMINI_API_VERSION,

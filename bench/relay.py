@@ -912,7 +912,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     )
     parser.add_argument("--profile", action="store_true", help="profile the service at the highest N with py-spy")
     parser.add_argument("--soak-minutes", type=float, default=0.0, help="then one long run, for memory growth")
-    parser.add_argument("--soak-clients", type=int, default=100)
+    parser.add_argument(
+        "--soak-clients", type=int, default=50, help="clients in the long run (default: what one worker holds here)"
+    )
     parser.add_argument("--smoke", action="store_true", help="N = 2 for 3 s: checks that the harness works")
     args = parser.parse_args(argv)
     if args.smoke:

@@ -82,8 +82,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# Every conversation write goes through one database thread; opening a connection for each would cost more
-# than the write (a third of the service's CPU at 100 sessions).
+# Every conversation write goes through one database thread; opening and closing a connection around each
+# one cost about a tenth of the service's CPU at 100 children (docs/performance.md).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=300))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -166,11 +166,12 @@ class LiveSettings:
     def client(self) -> genai.Client:
         """One client for every Live session of this process: each client holds HTTP clients with their own TLS
         contexts (about 1 MiB), and a Live connection uses none of them, only the settings."""
-        return _live_client(self)
+        return _live_client(self, self.gemini.ssl_context)
 
 
 @functools.cache
-def _live_client(settings: LiveSettings) -> genai.Client:
+def _live_client(settings: LiveSettings, ssl_context: ssl.SSLContext | None) -> genai.Client:
+    # The SSL context is part of the key: the settings compare without it, and another CA needs another client.
     options = settings.gemini.http_options()
     options.async_client_args = {**(options.async_client_args or {}), **WEBSOCKET_OPTIONS}
     return genai.Client(api_key=settings.gemini.api_key, http_options=options)
