@@ -303,6 +303,9 @@ class LiveChat:
             except _SwitchOver:
                 metrics.SWITCHOVERS.inc()
                 logger.info("Live session %s: switching connection before goAway's deadline", self._session_id)
+                # Only a deadline switches in the middle of a turn: then the reply is cut, or still owed.
+                await self._end_interrupted_turn()
+                self._ask_again_on_next_upstream()
                 continue
             except (LiveUnavailable, UpstreamRefused) as error:
                 await self._fall_back(str(error))
@@ -327,7 +330,7 @@ class LiveChat:
                     )
                     resuming_after_failure = True
                 await self._end_interrupted_turn()
-                self._ask_again_after_failure()
+                self._ask_again_on_next_upstream()
                 await asyncio.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1])
             if self._turn_succeeded:
                 failures = 0
@@ -425,7 +428,7 @@ class LiveChat:
         UpstreamError: a reply is overdue: the upstream stalled.
         """
         now = time.monotonic()
-        if switch_by is not None and (not self._turn.active or now >= switch_by):
+        if switch_by is not None and (self._between_turns() or now >= switch_by):
             raise _SwitchOver()
         if self._reply_due_since is not None and now - self._reply_due_since > self._timeouts.stall_seconds:
             raise UpstreamError(1006, "the upstream stalled")
@@ -513,8 +516,13 @@ class LiveChat:
             await self._send_json(protocol.turn_complete_message(interrupted=True))
         self._reply_due_since = None
 
-    def _ask_again_after_failure(self) -> None:
-        """The failed upstream took the child's words but never answered: the next one hears them again."""
+    def _between_turns(self) -> bool:
+        """No reply is being given, and none is owed: the moment to move to another upstream."""
+        return not self._turn.active and not self._turn.child_text
+
+    def _ask_again_on_next_upstream(self) -> None:
+        """The upstream that is gone (failed, or left at goAway's deadline) took the child's words but never
+        answered: the next one hears them again."""
         turn = self._turn
         if turn.active or not turn.child_text or (self._unsent is not None and self._unsent[0] == "text"):
             return

@@ -9,7 +9,7 @@ from typing import Any
 from tests.voice.fakes import MemoryStore, ScriptedBrain
 from voice.conversation import ConversationContext, LevelContext, Turn
 from voice.live import MAX_AUDIO_BATCH_BYTES, LiveChat
-from voice.providers.live_events import LiveEvent
+from voice.providers.live_events import AudioOut, GoAway, InputTranscript, LiveEvent, TurnComplete
 from voice.session import Conversation
 
 FRAME = 640  # 20 ms of 16 kHz PCM16
@@ -57,14 +57,23 @@ class NoResumption:
         pass
 
 
-def bridge(upstream: RecordingUpstream, connected: asyncio.Event) -> LiveChat:
-    async def open_upstream(model: str, handle: str) -> RecordingUpstream:
-        await connected.wait()
-        return upstream
+class ScriptedUpstream(RecordingUpstream):
+    """Says what the test puts in ``script``."""
 
-    async def ignore(_: Any) -> None:
-        pass
+    def __init__(self) -> None:
+        super().__init__()
+        self.script: asyncio.Queue[LiveEvent] = asyncio.Queue()
 
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        while True:
+            yield await self.script.get()
+
+
+async def ignore(_: Any) -> None:
+    pass
+
+
+def live_chat(open_upstream: Any, send_audio: Any = ignore) -> LiveChat:
     context = ConversationContext("session", 6, LevelContext("Level", "", ()))
     return LiveChat(
         conversation=Conversation(context=context, store=MemoryStore(), brain=ScriptedBrain()),
@@ -73,9 +82,34 @@ def bridge(upstream: RecordingUpstream, connected: asyncio.Event) -> LiveChat:
         gone_models=set(),
         resumption=NoResumption(),
         send_json=ignore,
-        send_audio=ignore,
-        fallback=lambda: None,  # type: ignore[arg-type,return-value]  # Live never fails here
+        send_audio=send_audio,
+        fallback=lambda: None,  # Live never fails here
     )
+
+
+def bridge(upstream: RecordingUpstream, connected: asyncio.Event) -> LiveChat:
+    async def open_upstream(model: str, handle: str) -> RecordingUpstream:
+        await connected.wait()
+        return upstream
+
+    return live_chat(open_upstream)
+
+
+def switching(*upstreams: ScriptedUpstream) -> tuple[Any, list[ScriptedUpstream]]:
+    """An opener that hands out ``upstreams`` in turn, and the list of those opened so far."""
+    opened: list[ScriptedUpstream] = []
+
+    async def open_upstream(model: str, handle: str) -> ScriptedUpstream:
+        opened.append(upstreams[len(opened)])
+        return opened[-1]
+
+    return open_upstream, opened
+
+
+async def until(condition: Any) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (the bridge changes this state; it offers no event to wait on)
+            await asyncio.sleep(0.01)
 
 
 def frame(number: int) -> bytes:
@@ -125,3 +159,38 @@ async def test_frames_that_arrive_while_the_upstream_keeps_up_go_one_by_one() ->
     await chat.close()
 
     assert [payload for _, payload in upstream.sent] == [frame(number) for number in range(5)]
+
+
+async def test_go_away_waits_for_the_reply_the_child_is_owed_before_switching() -> None:
+    first, second = ScriptedUpstream(), ScriptedUpstream()
+    open_upstream, opened = switching(first, second)
+    heard: list[bytes] = []
+
+    async def play(pcm: bytes) -> None:
+        heard.append(pcm)
+
+    chat = live_chat(open_upstream, play)
+    chat.start()
+    await until(lambda: opened == [first])
+    for event in (GoAway(60.0), InputTranscript("where is the key"), AudioOut(b"\x01\x00" * 480)):
+        await first.script.put(event)
+    await until(lambda: heard)
+    assert opened == [first], "no switch while the child waits for the answer"
+    await first.script.put(TurnComplete({}))
+    await until(lambda: len(opened) == 2)
+    await chat.close()
+    assert heard == [b"\x01\x00" * 480]
+    assert second.sent == [], "nothing was owed: the new connection is not asked again"
+
+
+async def test_a_switch_at_go_aways_deadline_asks_the_new_connection_for_the_owed_reply() -> None:
+    first, second = ScriptedUpstream(), ScriptedUpstream()
+    open_upstream, opened = switching(first, second)
+    chat = live_chat(open_upstream)
+    chat.start()
+    await until(lambda: opened == [first])
+    for event in (GoAway(0.5), InputTranscript("where is the key")):
+        await first.script.put(event)
+    await until_sent(second, 1)
+    await chat.close()
+    assert second.sent == [("text", "where is the key")]
