@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from tests.voice.fakes import MemoryStore, ScriptedBrain
+from tests.voice.test_session import RecordingEngine
 from voice.conversation import ConversationContext, LevelContext, Turn
 from voice.live import MAX_AUDIO_BATCH_BYTES, LiveChat
 from voice.providers.live_events import AudioOut, GoAway, InputTranscript, LiveEvent, TurnComplete
@@ -83,7 +84,7 @@ def live_chat(open_upstream: Any, send_audio: Any = ignore) -> LiveChat:
         resumption=NoResumption(),
         send_json=ignore,
         send_audio=send_audio,
-        fallback=lambda: None,  # Live never fails here
+        fallback=RecordingEngine,  # Live never fails here
     )
 
 
