@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -41,7 +42,8 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"Written by `{command}` (`make bench`) in {(time.perf_counter() - started) / 60:.0f} minutes on "
-        f"{datetime.now(UTC):%Y-%m-%d}. Machine: {relay.machine()}. Do not edit by hand: run it again. What the "
+        f"{datetime.now(UTC):%Y-%m-%d}, at commit {commit()}. "
+        f"Machine: {relay.machine()}. Do not edit by hand: run it again. What the "
         "figures mean and what was changed because of them: docs/performance.md.",
         "",
         "These machines are noisy, so compared variants run in the same run, one after another, and the "
@@ -54,6 +56,13 @@ def main() -> None:
     else:
         own.output.write_text(report)
         print(f"wrote {own.output}", file=sys.stderr)
+
+
+def commit() -> str:
+    try:
+        return relay.git("rev-parse", "--short", "HEAD")
+    except (RuntimeError, subprocess.CalledProcessError):
+        return "(unknown: not a git checkout)"
 
 
 async def offline_section(rounds: int) -> str:

@@ -588,7 +588,7 @@ def ms(value: float | None) -> str:
 def git(*arguments: str) -> str:
     program = shutil.which("git")
     if program is None:
-        raise SystemExit("--compare-ref needs git")
+        raise RuntimeError("git is not installed")
     return subprocess.run([program, *arguments], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
