@@ -28,8 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import wave
 from array import array
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +41,7 @@ import psutil
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
+from audio_chat.talk import create_session, read_wav_as_16k_mono
 from bench.stamps import FRAME_BYTES, stamp_frames
 from tests.processes import free_port, stop, wait_for_http
 
@@ -69,26 +68,21 @@ LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGener
 # --- the audio every client streams ------------------------------------------------------------
 
 
-def read_wav(path: Path) -> np.ndarray:
-    """A 16 kHz mono PCM16 WAV as 20 ms frames, one a row."""
-    with wave.open(str(path), "rb") as wav:
-        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (16_000, 1, 2):
-            raise SystemExit(f"{path}: the benchmark streams 16 kHz mono 16-bit WAV files")
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+def as_frames(pcm: bytes) -> np.ndarray:
+    """16 kHz mono PCM16 as 20 ms frames, one a row."""
+    samples = np.frombuffer(pcm, dtype="<i2")
     usable = len(samples) // FRAME_SAMPLES * FRAME_SAMPLES
     return samples[:usable].reshape(-1, FRAME_SAMPLES)
 
 
-async def write_question_wav(path: Path) -> None:
-    """A child's question followed by enough silence for the reply: the default WAV."""
+async def client_audio(wav: Path | None) -> np.ndarray:
+    """The frames every client streams: ``wav`` (any PCM WAV, converted as ``talk`` does), or by default a child's
+    question followed by enough silence for the reply."""
+    if wav is not None:
+        return as_frames(read_wav_as_16k_mono(wav))
     from tests.speech import spoken_question
 
-    pcm = await spoken_question("How do I open the red door?", lead_seconds=0.3, tail_seconds=4.0)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16_000)
-        wav.writeframes(pcm)
+    return as_frames(await spoken_question("How do I open the red door?", lead_seconds=0.3, tail_seconds=4.0))
 
 
 # --- one client --------------------------------------------------------------------------------
@@ -307,11 +301,7 @@ def prepare_database(source: Path, workdir: Path) -> tuple[Path, str]:
 
 def create_sessions(base: str, api_key: str, count: int) -> list[str]:
     def create(_: int) -> str:
-        body = json.dumps({"level": "castle-red-door", "child_age": 6}).encode()
-        headers = {"Authorization": f"Api-Key {api_key}", "Content-Type": "application/json"}
-        request = urllib.request.Request(f"{base}/api/sessions/", data=body, headers=headers, method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own local server)
-            session = json.loads(response.read())
+        session = create_session(base, api_key, "castle-red-door", 6)
         return f"{session['websocket_path']}?token={session['client_token']}"
 
     with ThreadPoolExecutor(8) as pool:
@@ -797,10 +787,7 @@ class Options:
 async def run(options: Options) -> str:
     """Measure everything the options ask for; returns the Markdown report."""
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    wav = options.wav or workdir / "question.wav"
-    if options.wav is None:
-        await write_question_wav(wav)
-    frames = read_wav(wav)
+    frames = await client_audio(options.wav)
     variants = [Variant("direct", "direct"), Variant("thin relay", "thin")]
     variants += [
         Variant("service" if server == DEFAULT_SERVER else f"service on {server}", "service", ROOT, server)
@@ -839,7 +826,7 @@ async def run(options: Options) -> str:
                 options.realtime_factor, rss_every=5.0,
             )  # fmt: skip
             print(progress(soak), file=sys.stderr, flush=True)
-        return report(options, sweep, soak, profile, before, wav)
+        return report(options, sweep, soak, profile, before)
     finally:
         if options.compare_ref:
             await asyncio.to_thread(git, "worktree", "prune")
@@ -856,9 +843,9 @@ def progress(figures: Figures) -> str:
     )
 
 
-def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, before: str, wav: Path) -> str:
+def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, before: str) -> str:
     at = 100 if 100 in options.clients else max(options.clients)
-    audio = f"the WAV {wav.name}" if options.wav else "a synthesised question (2.5 s of speech, 4 s of silence)"
+    audio = f"the WAV {options.wav.name}" if options.wav else "a synthesised question (2.5 s of speech, 4 s of silence)"
     lines = [
         "## Relay overhead: the service against a thin relay and clients talking to Gemini directly",
         "",
@@ -918,7 +905,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--seconds", type=float, default=20.0, help="the measured window of each run")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the sweep, rotating the variants' order")
     parser.add_argument("--realtime-factor", type=float, default=4.0, help="how fast the emulator generates replies")
-    parser.add_argument("--wav", type=Path, help="a 16 kHz mono WAV to stream (default: a synthesised question)")
+    parser.add_argument(
+        "--wav", type=Path, help="a PCM WAV to stream, converted to 16 kHz mono (default: a synthesised question)"
+    )
     parser.add_argument("--compare-ref", default="", help="also run the service from this git commit (before/after)")
     parser.add_argument(
         "--servers", default=DEFAULT_SERVER, help=f"how uvicorn runs the service, any of: {', '.join(SERVERS)}"
