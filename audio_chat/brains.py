@@ -8,11 +8,11 @@ import ssl
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from voice.conversation import Mode
-from voice.providers.base import TextBrain
-from voice.providers.chain import FallbackBrain
-from voice.providers.gemini import GeminiSettings, GeminiTextBrain, LiveSettings
-from voice.providers.offline import OfflineHintBrain
+from voice.brains.base import TextBrain
+from voice.brains.chain import FallbackBrain
+from voice.brains.offline import OfflineHintBrain
+from voice.context import Mode
+from voice.gemini.sdk import GeminiSettings, GeminiTextBrain, LiveSettings
 
 BRAIN_MODES = ("auto", "live", "text", "offline")
 

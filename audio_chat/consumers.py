@@ -19,8 +19,8 @@ from audio_chat.services import session_group
 from audio_chat.tokens import InvalidClientToken, read_client_token
 from voice import metrics, protocol
 from voice.archive import UplinkArchive
+from voice.connection import ChatConnection
 from voice.limits import ConnectionLimits
-from voice.session import ChatConnection
 
 logger = logging.getLogger(__name__)
 

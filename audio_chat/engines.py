@@ -11,15 +11,16 @@ from django.conf import settings
 from audio_chat import brains
 from audio_chat.models import ChatSession
 from audio_chat.services import DjangoConversationStore, conversation_context
-from voice.cascade import SpokenChat
-from voice.conversation import Mode
-from voice.engine.embeddings import shared_embedder
-from voice.engine.stt import StreamingTranscriber, shared_decoder_pool
-from voice.engine.tts import SpeechSynthesizer, SpeechUnavailable, load_voice
-from voice.engine.vad import VadSettings
-from voice.live import LiveChat, LiveTimeouts
-from voice.providers.gemini import LiveUpstream
-from voice.session import Conversation, Engine, SendAudio, SendJson
+from voice.context import Mode
+from voice.conversation import Conversation
+from voice.engines.base import Engine, SendAudio, SendJson
+from voice.engines.live import LiveChat, LiveTimeouts
+from voice.engines.spoken import SpokenChat
+from voice.gemini.sdk import LiveUpstream
+from voice.speech.embeddings import shared_embedder
+from voice.speech.stt import StreamingTranscriber, shared_decoder_pool
+from voice.speech.tts import SpeechSynthesizer, SpeechUnavailable, load_voice
+from voice.speech.vad import VadSettings
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from audio_chat import brains, engines
-from voice.conversation import Mode
+from voice.context import Mode
 
 
 def database() -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession, Level
 from voice.archive import UplinkArchive
-from voice.conversation import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
+from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
 
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
@@ -136,7 +136,7 @@ def clamp_history_limit(raw: Any) -> int:
 
 
 class DjangoConversationStore:
-    """The realtime core's :class:`voice.session.ConversationStore`, backed by the ORM off the event loop."""
+    """The realtime core's :class:`voice.conversation.ConversationStore`, backed by the ORM off the event loop."""
 
     def __init__(self, session: ChatSession) -> None:
         self._session = session

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from tests.speech import FRAME_BYTES, spoken_question
 from tests.voice.fakes import MemoryStore
-from voice.cascade import SpokenChat
-from voice.conversation import ConversationContext, Hint, LevelContext
-from voice.engine.embeddings import shared_embedder
-from voice.engine.stt import StreamingTranscriber, shared_decoder_pool
-from voice.engine.tts import load_voice
-from voice.engine.vad import VadSettings
-from voice.providers.offline import OfflineHintBrain
-from voice.session import Conversation
+from voice.brains.offline import OfflineHintBrain
+from voice.context import ConversationContext, Hint, LevelContext
+from voice.conversation import Conversation
+from voice.engines.spoken import SpokenChat
+from voice.speech.embeddings import shared_embedder
+from voice.speech.stt import StreamingTranscriber, shared_decoder_pool
+from voice.speech.tts import load_voice
+from voice.speech.vad import VadSettings
 
 CATALOG = json.loads((Path(__file__).parents[1] / "audio_chat" / "fixtures" / "demo_levels.json").read_text())
 QUESTIONS = [

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from tests.speech import spoken_question
-from voice.engine.vad import FRAME_BYTES, SpeechDetector, SpeechEnded, VadSettings
+from voice.speech.vad import FRAME_BYTES, SpeechDetector, SpeechEnded, VadSettings
 
 QUESTIONS = ["How do I open the red door?", "I can't find the key.", "How do I make the bunny jump?", "Help me please."]
 NOISE = {"faint (-61 dBFS)": 0.0, "noisy (-41 dBFS)": 300 / 32768}

@@ -93,7 +93,7 @@ class ScriptedResponder:
     async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
         text = self.reply_text(user_text)
         if self._voice_name is not None:
-            from voice.engine.tts import load_voice
+            from voice.speech.tts import load_voice
 
             voice = load_voice(self._voice_name)
             return SpokenReply(text=text, audio=b"".join([s.pcm async for s in voice.synthesize(text)]))
@@ -106,21 +106,21 @@ class EngineResponder:
     system instruction (the hint brain) and speaks (the offline voice)."""
 
     def __init__(self, *, decoders: int = 2, voice: str = "joe") -> None:
-        from voice.engine.stt import shared_decoder_pool
-        from voice.engine.tts import load_voice
-        from voice.providers.offline import OfflineHintBrain
+        from voice.brains.offline import OfflineHintBrain
+        from voice.speech.stt import shared_decoder_pool
+        from voice.speech.tts import load_voice
 
         self._pool = shared_decoder_pool(decoders)
         self._voice = load_voice(voice)
         self._brain = OfflineHintBrain()
 
     async def transcribe(self, pcm16k: bytes) -> str:
-        from voice.engine.stt import transcribe
+        from voice.speech.stt import transcribe
 
         return await transcribe(self._pool, pcm16k)
 
     async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
-        from voice.conversation import ConversationContext, LevelContext, Speaker, Turn
+        from voice.context import ConversationContext, LevelContext, Speaker, Turn
         from voice.instructions import hints_from_instruction
 
         level = LevelContext(title="", description="", hints=hints_from_instruction(conversation.system_instruction))

@@ -9,7 +9,7 @@ import functools
 import numpy as np
 
 from voice.audio import INPUT_RATE_HZ, OUTPUT_RATE_HZ, float_to_pcm16, pcm16_to_float, resample
-from voice.engine.tts import NeuralVoice, joe_voice_files
+from voice.speech.tts import NeuralVoice, joe_voice_files
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 NOISE_RMS = 30 / 32768  # about -61 dBFS: pocketsphinx does badly on digital silence

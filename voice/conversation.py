@@ -1,67 +1,95 @@
-"""Plain data that describes a conversation: the level, the child, the turns and the replies."""
+"""One session's conversation: the turns it stores (through a store the app implements) and the brain that answers."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from voice.brains.base import TextBrain
+from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
+from voice.manners import check_reply
+from voice.redaction import redact
+
+logger = logging.getLogger(__name__)
 
 
-class Speaker(enum.StrEnum):
-    CHILD = "child"
-    ASSISTANT = "assistant"
+class ConversationStore(Protocol):
+    """How the core reads and writes one session's conversation; the Django app implements it."""
+
+    async def recent_turns(self, limit: int) -> list[Turn]:
+        """The newest ``limit`` stored turns, oldest first."""
+        ...
+
+    async def add_turn(
+        self,
+        speaker: Speaker,
+        text: str,
+        *,
+        mode: Mode | None,
+        model: str,
+        spoken: bool = False,
+        interrupted: bool = False,
+        flags: Sequence[str] = (),
+    ) -> None:
+        """Store one turn: typed, or spoken (then ``text`` is its transcript), already redacted."""
+        ...
 
 
-class Mode(enum.StrEnum):
-    """Which brain produced a reply; also the mode a connection runs in."""
+class Conversation:
+    """One session's conversation: what was said is stored, and the brain answers with the history before it."""
 
-    LIVE = "live"
-    TEXT = "text"
-    OFFLINE = "offline"
+    def __init__(
+        self, *, context: ConversationContext, store: ConversationStore, brain: TextBrain, history_turns: int = 40
+    ) -> None:
+        self.context = context
+        self.brain = brain
+        self._store = store
+        self._history_turns = history_turns
 
+    async def history(self) -> list[Turn]:
+        """The newest stored turns a brain is given (``history_turns`` of them), oldest first."""
+        return await self._store.recent_turns(self._history_turns)
 
-@dataclass(frozen=True)
-class Hint:
-    """An authored hint: what it is about, how a child might ask for it, and what to say."""
+    async def hear(self, text: str, *, spoken: bool) -> list[Turn]:
+        """Store the child's turn (redacted); returns the history before it, for a brain to answer with."""
+        history = await self.history()
+        await self.store_child_turn(text, spoken=spoken)
+        return history
 
-    topic: str
-    text: str
-    examples: tuple[str, ...] = ()
+    async def store_child_turn(self, text: str, *, spoken: bool) -> None:
+        """Store the child's turn (redacted), when the answer comes from elsewhere (Live keeps its own context)."""
+        await self._store.add_turn(Speaker.CHILD, redact(text), mode=None, model="", spoken=spoken)
 
+    async def think(self, history: list[Turn], text: str) -> Reply:
+        """The brain sees the child's words redacted, as they are stored.
 
-@dataclass(frozen=True)
-class LevelContext:
-    """What the helper knows about the level the child is playing."""
+        Raises:
+            BrainError: no brain could answer.
+        """
+        return await self.brain.reply(self.context, history, redact(text))
 
-    title: str
-    description: str
-    hints: tuple[Hint, ...] = ()
-    answers: tuple[str, ...] = ()  # what solves the level: the helper must not say it outright
+    async def record_reply(self, text: str, reply: Reply, *, spoken: bool, interrupted: bool = False) -> None:
+        """Store what the child actually received of the reply, with the output check's flags."""
+        flags = check_reply(text, self.context.level.answers)
+        if flags:
+            logger.warning("Helper reply in session %s flagged: %s", self.context.session_id, ", ".join(flags))
+        await self._store.add_turn(
+            Speaker.ASSISTANT,
+            redact(text),
+            mode=reply.mode,
+            model=reply.model,
+            spoken=spoken,
+            interrupted=interrupted,
+            flags=flags,
+        )
 
+    async def answer(self, text: str) -> Reply:
+        """A whole typed exchange; the child's turn is stored even when no brain can answer.
 
-@dataclass(frozen=True)
-class ConversationContext:
-    """Everything that shapes the helper's answers in one chat session."""
-
-    session_id: str
-    child_age: int
-    level: LevelContext
-    initial_message: str = ""
-    voice_name: str = ""
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One stored turn of the conversation, typed or transcribed."""
-
-    speaker: Speaker
-    text: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The helper's answer and the brain that produced it."""
-
-    text: str
-    mode: Mode
-    model: str
-    details: dict[str, str] = field(default_factory=dict)
+        Raises:
+            BrainError: no brain could answer.
+        """
+        reply = await self.think(await self.hear(text, spoken=False), text)
+        await self.record_reply(reply.text, reply, spoken=False)
+        return reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from voice.conversation import ConversationContext, Hint
+from voice.context import ConversationContext, Hint
 
 # Every mode's instructions include these rules verbatim; tests check that they are present.
 BEHAVIOUR_RULES: tuple[str, ...] = (

@@ -23,7 +23,7 @@ from audio_chat.api import serializers as s
 from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.tokens import issue_client_token
-from voice.providers.base import BrainError
+from voice.brains.base import BrainError
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from audio_chat import brains
 from audio_chat.models import ChatSession
 from tests.gemini_rest_stub import GeminiRestStub, serve_gemini_rest
-from voice.conversation import Mode
+from voice.context import Mode
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from gemini_emulator import GeminiLiveEmulator
 from gemini_emulator.responders import EngineResponder, ScriptedResponder
 from tests.gemini_emulator.conftest import MODEL, input_text, live_config, one_turn, output_text, sdk_client, stream
 from tests.speech import rms, spoken_question, word_similarity
-from voice.conversation import ConversationContext, Hint, LevelContext
+from voice.context import ConversationContext, Hint, LevelContext
 from voice.instructions import build_system_instruction
 
 LEVEL = LevelContext(

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from voice.conversation import ConversationContext, Mode, Reply, Speaker, Turn
-from voice.providers.base import BrainUnavailable
+from voice.brains.base import BrainUnavailable
+from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice.conversation import ConversationContext, Hint, LevelContext
+from voice.context import ConversationContext, Hint, LevelContext
 from voice.instructions import BEHAVIOUR_RULES, build_system_instruction, hints_from_instruction
 
 LEVEL = LevelContext("The Castle", "The red door is locked.", (Hint("the door", "Find the key.", ("how?",)),))

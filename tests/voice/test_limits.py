@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.voice.test_session import RecordingEngine
+from tests.voice.test_connection import RecordingEngine
+from voice.connection import ChatConnection
 from voice.limits import TIME_FOR_A_BREAK, ConnectionLimits, TokenBucket
 from voice.protocol import MAX_AUDIO_FRAME_BYTES
-from voice.session import ChatConnection
 
 
 class Budget:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from tests.voice.fakes import MemoryStore, ScriptedBrain
-from voice.conversation import ConversationContext, LevelContext, Mode, Reply
+from voice.context import ConversationContext, LevelContext, Mode, Reply
+from voice.conversation import Conversation
+from voice.gemini.sdk import GeminiSettings, LiveSettings, live_config
 from voice.instructions import BEHAVIOUR_RULES
 from voice.manners import ASKS_PERSONAL_DATA, GIVES_ANSWER, check_reply
-from voice.providers.gemini import GeminiSettings, LiveSettings, live_config
-from voice.session import Conversation
 
 LEVEL = LevelContext("Garden", "Add 3 and 4.", answers=("7", "seven"))
 CONTEXT = ConversationContext("s", 6, LEVEL)

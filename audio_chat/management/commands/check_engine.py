@@ -9,9 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from voice.engine.embeddings import EngineModelMissing, shared_embedder
-from voice.engine.stt import shared_decoder_pool, transcribe
-from voice.engine.tts import SpeechUnavailable, load_voice
+from voice.speech.embeddings import EngineModelMissing, shared_embedder
+from voice.speech.stt import shared_decoder_pool, transcribe
+from voice.speech.tts import SpeechUnavailable, load_voice
 
 
 class Command(BaseCommand):

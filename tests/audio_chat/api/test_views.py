@@ -13,7 +13,7 @@ from rest_framework_api_key.models import APIKey
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.services import message_create
 from audio_chat.tokens import check_client_token
-from voice.providers.offline import DIDNT_CATCH
+from voice.brains.offline import DIDNT_CATCH
 
 pytestmark = pytest.mark.django_db
 

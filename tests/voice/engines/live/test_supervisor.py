@@ -1,0 +1,197 @@
+"""The Live bridge's uplink against a stand-in upstream: what reaches Gemini, in which messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from tests.voice.fakes import MemoryStore, ScriptedBrain
+from tests.voice.test_connection import RecordingEngine
+from voice.context import ConversationContext, LevelContext, Turn
+from voice.conversation import Conversation
+from voice.engines.live import MAX_AUDIO_BATCH_BYTES, LiveChat
+from voice.gemini.events import AudioOut, GoAway, InputTranscript, LiveEvent, TurnComplete
+
+FRAME = 640  # 20 ms of 16 kHz PCM16
+
+
+class RecordingUpstream:
+    """Keeps every message the bridge sends; says nothing back."""
+
+    model = "live-model"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | str]] = []
+        self.received = asyncio.Event()
+
+    async def send_audio(self, pcm: bytes) -> None:
+        self.sent.append(("audio", pcm))
+        self.received.set()
+
+    async def send_audio_end(self) -> None:
+        self.sent.append(("end", ""))
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(("text", text))
+        self.received.set()
+
+    async def seed(self, history: Sequence[Turn]) -> None:
+        pass
+
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        await asyncio.Event().wait()
+        yield  # type: ignore[misc]  # never reached: the upstream stays silent
+
+    async def close(self) -> None:
+        pass
+
+
+class NoResumption:
+    async def load_resumption(self) -> tuple[str, str]:
+        return "", ""
+
+    async def save_resumption(self, model: str, handle: str) -> None:
+        pass
+
+    async def add_usage(self, usage: dict[str, int]) -> None:
+        pass
+
+
+class ScriptedUpstream(RecordingUpstream):
+    """Says what the test puts in ``script``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.script: asyncio.Queue[LiveEvent] = asyncio.Queue()
+
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        while True:
+            yield await self.script.get()
+
+
+async def ignore(_: Any) -> None:
+    pass
+
+
+def live_chat(open_upstream: Any, send_audio: Any = ignore) -> LiveChat:
+    context = ConversationContext("session", 6, LevelContext("Level", "", ()))
+    return LiveChat(
+        conversation=Conversation(context=context, store=MemoryStore(), brain=ScriptedBrain()),
+        open_upstream=open_upstream,
+        models=["live-model"],
+        gone_models=set(),
+        resumption=NoResumption(),
+        send_json=ignore,
+        send_audio=send_audio,
+        fallback=RecordingEngine,  # Live never fails here
+    )
+
+
+def bridge(upstream: RecordingUpstream, connected: asyncio.Event) -> LiveChat:
+    async def open_upstream(model: str, handle: str) -> RecordingUpstream:
+        await connected.wait()
+        return upstream
+
+    return live_chat(open_upstream)
+
+
+def switching(*upstreams: ScriptedUpstream) -> tuple[Any, list[ScriptedUpstream]]:
+    """An opener that hands out ``upstreams`` in turn, and the list of those opened so far."""
+    opened: list[ScriptedUpstream] = []
+
+    async def open_upstream(model: str, handle: str) -> ScriptedUpstream:
+        opened.append(upstreams[len(opened)])
+        return opened[-1]
+
+    return open_upstream, opened
+
+
+async def until(condition: Any) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (the bridge changes this state; it offers no event to wait on)
+            await asyncio.sleep(0.01)
+
+
+def frame(number: int) -> bytes:
+    return bytes([number % 256]) * FRAME
+
+
+async def until_sent(upstream: RecordingUpstream, count: int) -> None:
+    async with asyncio.timeout(5):
+        while len(upstream.sent) < count:
+            upstream.received.clear()
+            await upstream.received.wait()
+
+
+async def test_frames_queued_while_connecting_go_up_joined_in_order_around_a_typed_message() -> None:
+    upstream, connected = RecordingUpstream(), asyncio.Event()
+    chat = bridge(upstream, connected)
+    chat.start()
+    for number in range(12):
+        await chat.audio(frame(number))
+    await chat.text("where is the key?")
+    for number in range(12, 14):
+        await chat.audio(frame(number))
+    connected.set()
+    await until_sent(upstream, 5)
+    await chat.close()
+
+    per_batch = MAX_AUDIO_BATCH_BYTES // FRAME
+    assert [(kind, len(payload)) for kind, payload in upstream.sent] == [
+        ("audio", per_batch * FRAME),
+        ("audio", per_batch * FRAME),
+        ("audio", (12 - 2 * per_batch) * FRAME),
+        ("text", len("where is the key?")),
+        ("audio", 2 * FRAME),
+    ]
+    audio = b"".join(payload for kind, payload in upstream.sent if isinstance(payload, bytes))
+    assert audio == b"".join(frame(number) for number in range(14)), "every byte, in the order it was sent"
+
+
+async def test_frames_that_arrive_while_the_upstream_keeps_up_go_one_by_one() -> None:
+    upstream, connected = RecordingUpstream(), asyncio.Event()
+    connected.set()
+    chat = bridge(upstream, connected)
+    chat.start()
+    for number in range(5):
+        await chat.audio(frame(number))
+        await until_sent(upstream, number + 1)
+    await chat.close()
+
+    assert [payload for _, payload in upstream.sent] == [frame(number) for number in range(5)]
+
+
+async def test_go_away_waits_for_the_reply_the_child_is_owed_before_switching() -> None:
+    first, second = ScriptedUpstream(), ScriptedUpstream()
+    open_upstream, opened = switching(first, second)
+    heard: list[bytes] = []
+
+    async def play(pcm: bytes) -> None:
+        heard.append(pcm)
+
+    chat = live_chat(open_upstream, play)
+    chat.start()
+    await until(lambda: opened == [first])
+    for event in (GoAway(60.0), InputTranscript("where is the key"), AudioOut(b"\x01\x00" * 480)):
+        await first.script.put(event)
+    await until(lambda: heard)
+    assert opened == [first], "no switch while the child waits for the answer"
+    await first.script.put(TurnComplete({}))
+    await until(lambda: len(opened) == 2)
+    await chat.close()
+    assert heard == [b"\x01\x00" * 480]
+    assert second.sent == [], "nothing was owed: the new connection is not asked again"
+
+
+async def test_a_switch_at_go_aways_deadline_asks_the_new_connection_for_the_owed_reply() -> None:
+    first, second = ScriptedUpstream(), ScriptedUpstream()
+    open_upstream, opened = switching(first, second)
+    chat = live_chat(open_upstream)
+    chat.start()
+    await until(lambda: opened == [first])
+    for event in (GoAway(0.5), InputTranscript("where is the key")):
+        await first.script.put(event)
+    await until_sent(second, 1)
+    await chat.close()
+    assert second.sent == [("text", "where is the key")]

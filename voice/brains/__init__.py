@@ -1,0 +1,1 @@
+"""Text brains: the interface, the fallback chain, and the offline hint brain."""

@@ -1,0 +1,67 @@
+"""Plain data that describes a conversation: the level, the child, the turns and the replies."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Speaker(enum.StrEnum):
+    CHILD = "child"
+    ASSISTANT = "assistant"
+
+
+class Mode(enum.StrEnum):
+    """Which brain produced a reply; also the mode a connection runs in."""
+
+    LIVE = "live"
+    TEXT = "text"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """An authored hint: what it is about, how a child might ask for it, and what to say."""
+
+    topic: str
+    text: str
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LevelContext:
+    """What the helper knows about the level the child is playing."""
+
+    title: str
+    description: str
+    hints: tuple[Hint, ...] = ()
+    answers: tuple[str, ...] = ()  # what solves the level: the helper must not say it outright
+
+
+@dataclass(frozen=True)
+class ConversationContext:
+    """Everything that shapes the helper's answers in one chat session."""
+
+    session_id: str
+    child_age: int
+    level: LevelContext
+    initial_message: str = ""
+    voice_name: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One stored turn of the conversation, typed or transcribed."""
+
+    speaker: Speaker
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The helper's answer and the brain that produced it."""
+
+    text: str
+    mode: Mode
+    model: str
+    details: dict[str, str] = field(default_factory=dict)
