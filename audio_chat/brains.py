@@ -12,6 +12,7 @@ from voice.brains.base import TextBrain
 from voice.brains.chain import FallbackBrain
 from voice.brains.offline import OfflineHintBrain
 from voice.context import Mode
+from voice.gemini.roster import ModelRoster
 from voice.gemini.sdk import GeminiSettings, GeminiTextBrain, LiveSettings
 
 BRAIN_MODES = ("auto", "live", "text", "offline")
@@ -56,6 +57,18 @@ def live_settings() -> LiveSettings:
 
 
 @functools.cache
+def text_roster() -> ModelRoster:
+    """The text models of this process, in order; one found gone is skipped by every later request."""
+    return ModelRoster(settings.TEXT_MODELS, "text")
+
+
+@functools.cache
+def live_roster() -> ModelRoster:
+    """The Live models of this process, shared by every connection, so a retired model is tried only once."""
+    return ModelRoster(settings.LIVE_MODELS, "Live")
+
+
+@functools.cache
 def offline_brain() -> OfflineHintBrain:
     return OfflineHintBrain(similarity_floor=settings.HINT_SIMILARITY_FLOOR)
 
@@ -65,10 +78,12 @@ def text_brain() -> TextBrain:
     """The process-wide text brain (typed turns, and text mode); the offline brain answers when Gemini cannot."""
     if active_mode() is Mode.OFFLINE:
         return offline_brain()
-    return FallbackBrain([GeminiTextBrain(gemini_settings(), settings.TEXT_MODELS), offline_brain()])
+    return FallbackBrain([GeminiTextBrain(gemini_settings(), text_roster()), offline_brain()])
 
 
 def reset() -> None:
     """Forget the built brains (tests change settings between cases)."""
     text_brain.cache_clear()
     offline_brain.cache_clear()
+    text_roster.cache_clear()
+    live_roster.cache_clear()

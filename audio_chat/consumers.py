@@ -1,10 +1,10 @@
-"""The WebSocket consumer: authenticates, then moves frames between the client and the realtime core."""
+"""The WebSocket consumer: checks the origin, takes the client's token, then moves frames to and from the core."""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,39 +12,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import validate_host
 
-from audio_chat import engines, limits
-from audio_chat.db import db_async
-from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import session_group
-from audio_chat.tokens import InvalidClientToken, read_client_token
-from voice import metrics, protocol
-from voice.archive import UplinkArchive
-from voice.connection import ChatConnection
-from voice.limits import ConnectionLimits
+from voice import protocol
+from voice.connection import ChatConnection, ClientLink, ConnectionFactory, ConnectionRefused
+from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
-
-
-class ConnectionRefused(Exception):
-    def __init__(self, code: protocol.CloseCode) -> None:
-        super().__init__(code.name)
-        self.code = code
-
-
-@db_async
-def _open_session(session_id: str, token: str | None) -> tuple[ChatSession, int]:
-    try:
-        version = read_client_token(token, session_id)
-    except InvalidClientToken:
-        raise ConnectionRefused(protocol.CloseCode.UNAUTHORIZED) from None
-    session = ChatSession.objects.select_related("level").filter(pk=session_id).first()
-    if session is None:
-        raise ConnectionRefused(protocol.CloseCode.SESSION_NOT_FOUND)
-    if version != session.client_token_version:
-        raise ConnectionRefused(protocol.CloseCode.UNAUTHORIZED)
-    if not session.is_active:
-        raise ConnectionRefused(protocol.CloseCode.SESSION_ENDED)
-    return session, ChatMessage.objects.filter(session=session).count()
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:
@@ -59,11 +32,20 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
 
 
 class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
-    """``ws/audio-chat/{session_id}/?token=…``: binary frames are audio, text frames are JSON messages."""
+    """``ws/audio-chat/{session_id}/``: binary frames are audio, text frames are JSON messages.
 
-    connection: ChatConnection | None = None
-    slot_session_id: str | None = None
-    control_group: str | None = None
+    The client token comes in the query (``?token=``) or, to keep it out of URLs and logs, as the first message
+    (``{"type": "auth", "token": …}``) within ``WEBSOCKET_AUTH_SECONDS``. ``open_connection`` (given to
+    ``as_asgi``) builds the connection; everything it takes is released on disconnect, whatever happened.
+    """
+
+    def __init__(self, *args: Any, open_connection: ConnectionFactory, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connection = open_connection
+        self.connection: ChatConnection | None = None
+        self.link: ClientLink | None = None
+        self.resources: contextlib.AsyncExitStack | None = None
+        self.awaiting_token: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         # Accept first so that refusals carry our close code; a refused handshake reaches browsers as a bare 1006.
@@ -71,44 +53,45 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         if not origin_allowed(self.scope):
             await self.close(code=protocol.CloseCode.ORIGIN_NOT_ALLOWED)
             return
-        session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         token = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("token", [None])[0]
+        if token is None:
+            self.awaiting_token = asyncio.create_task(self._refuse_without_token(), name="awaiting-token")
+            return
+        await self._open(token)
+
+    async def _refuse_without_token(self) -> None:
+        await asyncio.sleep(settings.WEBSOCKET_AUTH_SECONDS)
+        self.awaiting_token = None
+        await self.close(code=protocol.CloseCode.UNAUTHORIZED)
+
+    async def _stop_awaiting_token(self) -> None:
+        waiting, self.awaiting_token = self.awaiting_token, None
+        await cancel_and_wait(waiting)
+
+    async def _open(self, token: str | None) -> None:
+        session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
+        self.link = ClientLink(send_text=self._send_text, send_bytes=self._send_bytes, close=self._close_with)
+        self.resources = contextlib.AsyncExitStack()
         try:
-            session, history_count = await _open_session(session_id, token)
+            opened = await self.open_connection(session_id, token, self.link, self.resources)
         except ConnectionRefused as refused:
-            await self.close(code=refused.code)
+            await self._release()
+            await self.link.close(refused.code)
             return
-        if not await limits.take_connection_slot(session_id):
-            await self.close(code=protocol.CloseCode.LIMIT_REACHED)
-            return
-        self.slot_session_id = session_id
-        # Ending the session (REST or admin, on any worker) reaches this socket through the channel layer.
-        self.control_group = session_group(session_id)
-        await self.channel_layer.group_add(self.control_group, self.channel_name)
-        conversation, store = engines.open_conversation(session)
-        engine = engines.build_engine(conversation, store, send_json=self.send_json, send_audio=self.send_audio)
-        archive = UplinkArchive(Path(settings.AUDIO_ARCHIVE_DIR), session_id) if settings.AUDIO_ARCHIVE_DIR else None
-        self.connection = ChatConnection(
-            engine=engine,
-            send_json=self.send_json,
-            close=self.close_with,
-            max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS,
-            archive=archive,
-            limits=ConnectionLimits(
-                frames_per_second=settings.MAX_FRAMES_PER_SECOND,
-                audio_bytes_per_second=settings.MAX_AUDIO_BYTES_PER_SECOND,
-            ),
-            speaking_budget=limits.DailySpeakingBudget(session_id),
-        )
-        metrics.ACTIVE_CONNECTIONS.inc()
-        await self.send_json(
-            protocol.connection_message(
-                session_id=session_id,
-                mode=engine.mode.value,
-                model=engine.model,
-                history_message_count=history_count,
+        except Exception:
+            logger.exception("Opening a connection to session %s failed", session_id)
+            await self._release()
+            await self.link.send_json(
+                protocol.error_message(protocol.ErrorCode.INTERNAL, "The helper could not start. Please try again.")
             )
-        )
+            await self.link.close(protocol.CloseCode.INTERNAL_ERROR)
+            return
+        # Ending, erasing or re-keying the session (REST or admin, on any worker) reaches this socket.
+        group = session_group(session_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.resources.push_async_callback(self.channel_layer.group_discard, group, self.channel_name)
+        self.connection = opened.connection
+        await self.link.send_json(opened.greeting)
         self.connection.start()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -121,34 +104,42 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.connection is None:
-            return
-        if bytes_data is not None:
-            await self.connection.receive_bytes(bytes_data)
-        elif text_data is not None:
-            await self.connection.receive_text(text_data)
+        if self.connection is not None:
+            if bytes_data is not None:
+                await self.connection.receive_bytes(bytes_data)
+            elif text_data is not None:
+                await self.connection.receive_text(text_data)
+        elif self.awaiting_token is not None:
+            await self._stop_awaiting_token()
+            await self._open(protocol.token_of_auth_message(text_data))
 
     async def disconnect(self, code: int) -> None:
-        if self.connection is not None:
-            await self.connection.close()
-            self.connection = None
-            metrics.ACTIVE_CONNECTIONS.dec()
-        if self.control_group is not None:
-            await self.channel_layer.group_discard(self.control_group, self.channel_name)
-            self.control_group = None
-        if self.slot_session_id is not None:
-            await limits.release_connection_slot(self.slot_session_id)
-            self.slot_session_id = None
+        await self._stop_awaiting_token()
+        if self.link is not None:
+            self.link.disconnected()
+        await self._release()
 
-    async def close_with(self, code: int) -> None:
+    async def _release(self) -> None:
+        """Close the connection and give back everything it took: each step runs even when another fails."""
+        resources, self.resources = self.resources, None
+        self.connection = None
+        if resources is not None:
+            try:
+                await resources.aclose()
+            except Exception:
+                logger.exception("Releasing a connection's resources failed")
+
+    async def session_closed(self, event: dict[str, Any]) -> None:
+        """``{"type": "session.closed", "code": …}``: the session was ended (4010), erased (4004) or its client
+        tokens were rotated (4401) elsewhere."""
+        if self.link is not None:
+            await self.link.close(int(event["code"]))
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def _send_bytes(self, data: bytes) -> None:
+        await self.send(bytes_data=data)
+
+    async def _close_with(self, code: int) -> None:
         await self.close(code=code)
-
-    async def session_ended(self, event: dict[str, Any]) -> None:
-        """The channel-layer message ``{"type": "session.ended"}``: the session was ended elsewhere."""
-        await self.close(code=protocol.CloseCode.SESSION_ENDED)
-
-    async def send_json(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(message, separators=(",", ":")))
-
-    async def send_audio(self, pcm: bytes) -> None:
-        await self.send(bytes_data=pcm)

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
-from audio_chat import brains, engines
+from audio_chat import brains
 from voice.context import Mode
 
 
@@ -46,6 +46,6 @@ def upstream() -> dict[str, Any]:
     mode = brains.active_mode()
     report: dict[str, Any] = {"mode": mode.value}
     if mode is Mode.LIVE:
-        report["live_models_unavailable"] = sorted(engines.unavailable_live_models())
+        report["live_models_unavailable"] = sorted(brains.live_roster().gone)
         report["endpoint"] = settings.GEMINI_BASE_URL or "Google"
     return report

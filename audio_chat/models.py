@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from voice.context import Mode, Speaker
+
 MIN_CHILD_AGE = 4
 MAX_CHILD_AGE = 10
 
@@ -95,28 +97,24 @@ class ChatSession(models.Model):
         return f"Session {self.id} (age {self.child_age})"
 
 
+# The realtime core's enums are the one definition; these are only their names in the admin.
+SPEAKER_LABELS = {Speaker.CHILD: "Child", Speaker.ASSISTANT: "Helper"}
+MODE_LABELS = {Mode.LIVE: "Gemini Live", Mode.TEXT: "Gemini text", Mode.OFFLINE: "Offline"}
+
+
 class ChatMessage(models.Model):
     """One turn: typed, or spoken and transcribed, by the child or the helper."""
-
-    class Sender(models.TextChoices):
-        CHILD = "child", "Child"
-        ASSISTANT = "assistant", "Helper"
 
     class MessageType(models.TextChoices):
         TEXT = "text", "Text"
         AUDIO = "audio", "Audio"
 
-    class Mode(models.TextChoices):
-        LIVE = "live", "Gemini Live"
-        TEXT = "text", "Gemini text"
-        OFFLINE = "offline", "Offline"
-
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
-    sender = models.CharField(max_length=10, choices=Sender.choices)
+    sender = models.CharField(max_length=10, choices=[(speaker.value, SPEAKER_LABELS[speaker]) for speaker in Speaker])
     message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
     text = models.TextField(blank=True, help_text="For audio, the transcript (empty when cut off before a word).")
     interrupted = models.BooleanField(default=False)
-    mode = models.CharField(max_length=10, choices=Mode.choices, blank=True)
+    mode = models.CharField(max_length=10, choices=[(mode.value, MODE_LABELS[mode]) for mode in Mode], blank=True)
     model = models.CharField(max_length=120, blank=True)
     flags = models.JSONField(
         default=list, blank=True, help_text="Output checks that failed: gives_answer, asks_personal_data."

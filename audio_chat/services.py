@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,6 +19,9 @@ from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession, Level
 from voice.archive import UplinkArchive
 from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
+from voice.protocol import CloseCode
+
+logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
@@ -72,22 +75,31 @@ def session_end(session: ChatSession) -> ChatSession:
         session.is_active = False
         session.ended_at = timezone.now()
         session.save(update_fields=["is_active", "ended_at", "updated_at"])
+    close_session_sockets(str(session.pk), CloseCode.SESSION_ENDED)
+    return session
+
+
+def close_session_sockets(session_id: str, code: CloseCode) -> None:
+    """Close the session's open WebSockets with ``code``, whichever worker holds them."""
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(session_group(str(session.pk)), {"type": "session.ended"})
-    return session
+        async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.closed", "code": int(code)})
 
 
 def session_rotate_token(session: ChatSession) -> ChatSession:
     """Revoke every client token of the session; the caller issues the new one."""
     ChatSession.objects.filter(pk=session.pk).update(client_token_version=F("client_token_version") + 1)
     session.refresh_from_db(fields=["client_token_version"])
+    # A socket opened with a revoked token must not outlive it.
+    transaction.on_commit(lambda: close_session_sockets(str(session.pk), CloseCode.UNAUTHORIZED))
     return session
 
 
 @transaction.atomic
 def session_delete(session: ChatSession) -> None:
     """Erase the session and everything stored for it, archived raw audio included."""
+    # Its sockets close first, so that no turn is stored for a session that no longer exists.
+    close_session_sockets(str(session.pk), CloseCode.SESSION_NOT_FOUND)
     ChatMessage.objects.filter(session=session).delete()
     if settings.AUDIO_ARCHIVE_DIR:
         for recording in UplinkArchive.recordings(Path(settings.AUDIO_ARCHIVE_DIR), str(session.pk)):
@@ -140,8 +152,6 @@ class DjangoConversationStore:
 
     def __init__(self, session: ChatSession) -> None:
         self._session = session
-        # The REST view returns the exchange it just stored; a long live connection must not grow this.
-        self.saved: collections.deque[ChatMessage] = collections.deque(maxlen=2)
 
     async def recent_turns(self, limit: int) -> list[Turn]:
         return await db_async(self._recent_turns)(limit)
@@ -156,8 +166,8 @@ class DjangoConversationStore:
         spoken: bool = False,
         interrupted: bool = False,
         flags: Sequence[str] = (),
-    ) -> None:
-        await db_async(self._add_turn)(
+    ) -> int:
+        return await db_async(self._add_turn)(
             speaker, text, mode=mode, model=model, spoken=spoken, interrupted=interrupted, flags=list(flags)
         )
 
@@ -207,16 +217,23 @@ class DjangoConversationStore:
         spoken: bool,
         interrupted: bool,
         flags: list[str],
-    ) -> None:
-        self.saved.append(
-            message_create(
-                session=self._session,
-                sender=speaker.value,
-                text=text,
-                message_type=ChatMessage.MessageType.AUDIO if spoken else ChatMessage.MessageType.TEXT,
-                mode=mode.value if mode else "",
-                model=model,
-                interrupted=interrupted,
-                flags=flags,
-            )
-        )
+    ) -> int:
+        try:
+            with transaction.atomic():
+                message = message_create(
+                    session=self._session,
+                    sender=speaker.value,
+                    text=text,
+                    message_type=ChatMessage.MessageType.AUDIO if spoken else ChatMessage.MessageType.TEXT,
+                    mode=mode.value if mode else "",
+                    model=model,
+                    interrupted=interrupted,
+                    flags=flags,
+                )
+        except IntegrityError:
+            if ChatSession.objects.filter(pk=self._session.pk).exists():
+                raise
+            # Erased while a connection was still closing: nothing of it may be stored again.
+            logger.info("Session %s was erased; a closing connection's turn is not stored", self._session.pk)
+            return 0
+        return int(message.pk)

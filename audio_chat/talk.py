@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 
-from voice.audio import INPUT_RATE_HZ, OUTPUT_RATE_HZ, float_to_pcm16, resample
+from voice.audio import float_to_pcm16, resample
+from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 TRAILING_SILENCE_SECONDS = 1.0

@@ -18,6 +18,7 @@ from tests.voice.fakes import MemoryStore
 from voice.brains.offline import OfflineHintBrain
 from voice.context import ConversationContext, Hint, LevelContext
 from voice.conversation import Conversation
+from voice.engines.base import running
 from voice.engines.spoken import SpokenChat
 from voice.speech.embeddings import shared_embedder
 from voice.speech.stt import StreamingTranscriber, shared_decoder_pool
@@ -62,9 +63,8 @@ async def one_turn(slug: str, pcm: bytes, *, decoders: int, hangover_ms: int) ->
         voice=load_voice("joe"),
         vad=VadSettings(hangover_ms=hangover_ms),
     )
-    chat.start()
     started = loop.time()
-    try:
+    async with running(chat):
         for number, start in enumerate(range(0, len(pcm), FRAME_BYTES)):
             await chat.audio(pcm[start : start + FRAME_BYTES])
             delay = started + (number + 1) * 0.02 - loop.time()
@@ -72,8 +72,6 @@ async def one_turn(slug: str, pcm: bytes, *, decoders: int, hangover_ms: int) ->
                 await asyncio.sleep(delay)
         speech_end = started + len(pcm) / 32_000 - TAIL_SECONDS
         return await asyncio.wait_for(first_audio, 30) - speech_end
-    finally:
-        await chat.close()
 
 
 def ms(seconds: float) -> str:

@@ -10,11 +10,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from audio_chat import engines  # noqa: E402
+from audio_chat import realtime  # noqa: E402
 from audio_chat.routing import websocket_urlpatterns  # noqa: E402
 
 # Each worker loads its models once, at start, instead of on the event loop of the first connection.
-engines.warm_up()
+realtime.warm_up()
 
 application = ProtocolTypeRouter(
     {

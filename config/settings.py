@@ -221,6 +221,8 @@ AUDIO_ARCHIVE_DIR: str = env.str("AUDIO_ARCHIVE_DIR", default="")
 # --- Access and limits ------------------------------------------------------------------------------
 # Browser origins allowed on the WebSocket besides the ALLOWED_HOSTS (e.g. https://game.example.com).
 WEBSOCKET_ALLOWED_ORIGINS: list[str] = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
+# A client that keeps its token out of the URL sends it as its first message ({"type":"auth"}) within this time.
+WEBSOCKET_AUTH_SECONDS: float = env.float("WEBSOCKET_AUTH_SECONDS", default=10.0)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

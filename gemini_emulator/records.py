@@ -24,8 +24,9 @@ class ConnectionRecord:
     tool_responses: list[dict[str, Any]] = field(default_factory=list)
     turns: list[dict[str, str]] = field(default_factory=list)
     sent_chunks: list[tuple[float, int]] = field(default_factory=list)
-    closed_with: tuple[int, str] | None = None
+    closed_with: tuple[int, str] | None = None  # when the emulator closed the connection
     opened_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None  # when the connection ended, whichever side closed it
 
     def add_audio(self, pcm: bytes) -> None:
         self.audio.extend(pcm)

@@ -11,7 +11,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -250,6 +250,7 @@ class GeminiLiveEmulator:
             await _LiveConnection(self, connection, plan, record).run()
         finally:
             self.open_connections -= 1
+            record.ended_at = time.monotonic()
 
 
 class _LiveConnection:
@@ -498,7 +499,20 @@ class _LiveConnection:
         if spoken and self.config.input_transcription:
             await self.send({"serverContent": {"inputTranscription": {"text": user_text}}})
         self.reply = _Reply()
-        self.reply_task = asyncio.create_task(self._voice_reply(self.turns, user_text, self.reply))
+        # With interrupts off a reply still being spoken is not replaced: the new one follows it, as Live queues it.
+        self.reply_task = asyncio.create_task(
+            self._after(self.reply_task, self._voice_reply(self.turns, user_text, self.reply))
+        )
+
+    @staticmethod
+    async def _after(previous: asyncio.Task[None] | None, reply: Coroutine[Any, Any, None]) -> None:
+        if previous is not None and not previous.done():
+            try:
+                await previous
+            except BaseException:
+                reply.close()
+                raise
+        await reply
 
     async def _interrupt(self) -> None:
         task, reply = self.reply_task, self.reply

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
-from audio_chat import engines
+from audio_chat import realtime
 from audio_chat.models import ChatSession, Level
 from audio_chat.services import session_create
 from audio_chat.tokens import issue_client_token
@@ -17,9 +17,9 @@ from audio_chat.tokens import issue_client_token
 
 @pytest.fixture(autouse=True)
 def fresh_brains() -> Iterator[None]:
-    engines.reset()
+    realtime.reset()
     yield
-    engines.reset()
+    realtime.reset()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import functools
 
 import numpy as np
 
-from voice.audio import INPUT_RATE_HZ, OUTPUT_RATE_HZ, float_to_pcm16, pcm16_to_float, resample
+from voice.audio import float_to_pcm16, pcm16_to_float, resample
+from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
 from voice.speech.tts import NeuralVoice, joe_voice_files
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz

@@ -8,10 +8,9 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from voice.audio_format import BYTES_PER_SAMPLE
+
 FloatArray = npt.NDArray[np.float32]
-INPUT_RATE_HZ = 16_000
-OUTPUT_RATE_HZ = 24_000
-BYTES_PER_SAMPLE = 2
 
 
 def pcm16_to_float(pcm: bytes) -> FloatArray:

@@ -1,28 +1,87 @@
-"""A client connection's realtime core: decodes and limits frames, and owns the engine that answers them."""
+"""A client connection's realtime core: decodes and limits frames, and owns and supervises the engine that answers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, assert_never
 
 from voice import protocol
 from voice.archive import UplinkArchive
-from voice.engines.base import Engine, SendJson
+from voice.audio_format import BYTES_PER_SAMPLE, INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES
+from voice.engines.base import Engine, SendAudio, SendJson
 from voice.limits import TIME_FOR_A_BREAK, ConnectionLimits, SpeakingBudget, TokenBucket
+from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
 CloseConnection = Callable[[int], Awaitable[None]]
-
+SendText = Callable[[str], Awaitable[None]]
 
 DEFAULT_LIMITS = ConnectionLimits()
 
 
+class ClientLink:
+    """The way back to the client. Once the socket is closing, sends are dropped instead of raising: an engine
+    finishing a reply for a child who left must not fail its own cleanup."""
+
+    def __init__(self, *, send_text: SendText, send_bytes: SendAudio, close: CloseConnection) -> None:
+        self._send_text = send_text
+        self._send_bytes = send_bytes
+        self._close = close
+        self.closed_with: int | None = None
+        self.gone = False
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            return
+        text = json.dumps(message, separators=(",", ":"))  # outside the try: a bad message is our bug, not the client's
+        try:
+            await self._send_text(text)
+        except (OSError, RuntimeError) as error:  # the transport's ways of saying the client is gone
+            self._lost(error)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if self.gone:
+            return
+        try:
+            await self._send_bytes(pcm)
+        except (OSError, RuntimeError) as error:
+            self._lost(error)
+
+    async def close(self, code: int) -> None:
+        """Close the socket with ``code``; the first close wins."""
+        if self.closed_with is not None:
+            return
+        self.closed_with = code
+        try:
+            await self._close(code)
+        except (OSError, RuntimeError) as error:
+            self._lost(error)
+        self.gone = True
+
+    def disconnected(self) -> None:
+        """The client's side is closed: nothing more can reach it."""
+        self.gone = True
+
+    def _lost(self, error: BaseException) -> None:
+        logger.info("Client gone while sending (%s); later messages are dropped", type(error).__name__)
+        self.gone = True
+
+
 class ChatConnection:
-    """Decodes client frames; answers pings and bad frames itself, enforces the connection's limits, and
-    hands the rest to the engine."""
+    """Decodes client frames, answers pings and bad frames itself, enforces the connection's limits, and hands the
+    rest to its engine, whose :meth:`Engine.run` it runs in a task it owns and supervises.
+
+    An unexpected exception from the engine (in its task, or while it takes a frame) is logged once with its
+    traceback; the client gets an ``internal`` error and close 1011. :meth:`close` releases what the connection
+    holds whatever happened before.
+    """
 
     def __init__(
         self,
@@ -34,6 +93,7 @@ class ChatConnection:
         archive: UplinkArchive | None = None,
         limits: ConnectionLimits = DEFAULT_LIMITS,
         speaking_budget: SpeakingBudget | None = None,
+        name: str = "",
     ) -> None:
         self.engine = engine
         self._send_json = send_json
@@ -43,18 +103,48 @@ class ChatConnection:
         self._limits = limits
         self._frames = TokenBucket(limits.frames_per_second, limits.burst_seconds)
         self._bytes = TokenBucket(limits.audio_bytes_per_second, limits.burst_seconds)
-        self._flooding_since: float | None = None
+        self._flood_started: float | None = None
+        self._last_dropped = 0.0
         self._budget = speaking_budget
         self._unbilled_seconds = 0.0
+        self._name = name
+        self._runner: asyncio.Task[None] | None = None
+        self._closed = False
         self.closed_with: int | None = None
 
     def start(self) -> None:
-        self.engine.start()
+        """Start the engine in a task this connection owns."""
+        if self._runner is None and not self._closed:
+            self._runner = asyncio.create_task(self._run_engine(), name=f"engine:{self._name}")
+
+    async def _run_engine(self) -> None:
+        try:
+            await self.engine.run()
+        except Exception:
+            logger.exception("The engine of connection %s failed", self._name)
+            await self.fail()
+
+    async def fail(self) -> None:
+        """An unexpected failure: tell the client, and close 1011. The consumer's disconnect then cleans up."""
+        await self._refuse(
+            protocol.CloseCode.INTERNAL_ERROR,
+            protocol.error_message(
+                protocol.ErrorCode.INTERNAL, "Something went wrong on our side. Please connect again."
+            ),
+        )
 
     async def close(self) -> None:
-        await self.engine.close()
-        if self._archive is not None:
-            await self._archive.close()
+        """Stop the engine and keep what was said; safe to call more than once, and every step runs."""
+        if self._closed:
+            return
+        self._closed = True
+        runner, self._runner = self._runner, None
+        try:
+            await cancel_and_wait(runner)
+            await self.engine.close()
+        finally:
+            if self._archive is not None:
+                await self._archive.close()
 
     async def _refuse(self, code: protocol.CloseCode, last_words: dict[str, Any] | None = None) -> None:
         if self.closed_with is not None:
@@ -65,62 +155,77 @@ class ChatConnection:
         if self._close is not None:
             await self._close(code)
 
-    async def _within_rate(self, size: int) -> bool:
-        """False when the frame breaks the rate limits: it is dropped, and a sustained flood closes with 4029."""
-        if self._frames.take() and self._bytes.take(size):
-            self._flooding_since = None
+    async def _within_rate(self, frames: int, audio_bytes: int) -> bool:
+        """False when the frame breaks the rate limits: it is dropped. A flood (frames dropped with no calm second
+        between them) gets one ``rate_limited`` error, and closes with 4029 once it has lasted ``flood_seconds``."""
+        if self._frames.take(frames) and self._bytes.take(audio_bytes):
             return True
         now = time.monotonic()
-        if self._flooding_since is None:
-            self._flooding_since = now
+        if self._flood_started is None or now - self._last_dropped > self._limits.calm_seconds:
+            self._flood_started = now
             await self._send_json(
                 protocol.error_message(protocol.ErrorCode.RATE_LIMITED, "Too many frames: some were dropped.")
             )
-        elif now - self._flooding_since >= self._limits.flood_seconds:
+        elif now - self._flood_started >= self._limits.flood_seconds:
             await self._refuse(protocol.CloseCode.LIMIT_REACHED)
+        self._last_dropped = now
         return False
 
     async def receive_text(self, raw: str) -> None:
-        if self.closed_with is not None:
+        if self.closed_with is not None or self._closed:
             return
-        if len(raw) > self._limits.max_text_frame_bytes:
+        if _utf8_size(raw, self._limits.max_text_frame_bytes) > self._limits.max_text_frame_bytes:
             await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)
             return
-        if not await self._within_rate(0):
+        if not await self._within_rate(1, 0):
             return
         try:
             message = protocol.decode_client_message(raw, max_text_chars=self._max_text_chars)
         except protocol.ProtocolError as error:
             await self._send_json(protocol.error_message(error.code, error.message))
             return
-        match message:
-            case protocol.Ping():
-                await self._send_json(protocol.pong_message())
-            case protocol.TextInput(content=content):
-                await self.engine.text(content)
-            case protocol.AudioInput(pcm=pcm):
-                await self._audio(pcm)
-            case protocol.AudioEnd():
-                await self.engine.audio_end()
+        try:
+            match message:
+                case protocol.Ping():
+                    await self._send_json(protocol.pong_message())
+                case protocol.TextInput(content=content):
+                    await self.engine.text(content)
+                case protocol.AudioInput(pcm=pcm):
+                    # base64 audio is audio: it pays the byte limit like a binary frame (its frame is paid above).
+                    if await self._within_rate(0, len(pcm)):
+                        await self._audio(pcm)
+                case protocol.AudioEnd():
+                    await self.engine.audio_end()
+                case protocol.Auth():
+                    pass  # already authenticated: a client may send its token first whatever it put in the URL
+                case _:
+                    assert_never(message)
+        except Exception:
+            logger.exception("Connection %s failed on a %s message", self._name, type(message).__name__)
+            await self.fail()
 
     async def receive_bytes(self, data: bytes) -> None:
-        if self.closed_with is not None:
+        if self.closed_with is not None or self._closed:
             return
-        if len(data) > protocol.MAX_AUDIO_FRAME_BYTES:
+        if len(data) > MAX_AUDIO_FRAME_BYTES:
             await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)
             return
-        if not await self._within_rate(len(data)):
+        if not await self._within_rate(1, len(data)):
             return
         try:
             pcm = protocol.validate_pcm_frame(data)
         except protocol.ProtocolError as error:
             await self._send_json(protocol.error_message(error.code, error.message))
             return
-        await self._audio(pcm)
+        try:
+            await self._audio(pcm)
+        except Exception:
+            logger.exception("Connection %s failed on an audio frame", self._name)
+            await self.fail()
 
     async def _audio(self, pcm: bytes) -> None:
         if self._budget is not None:
-            self._unbilled_seconds += len(pcm) / (2 * protocol.INPUT_SAMPLE_RATE_HZ)
+            self._unbilled_seconds += len(pcm) / (BYTES_PER_SAMPLE * INPUT_RATE_HZ)
             if self._unbilled_seconds >= self._limits.billing_seconds:
                 seconds, self._unbilled_seconds = self._unbilled_seconds, 0.0
                 if not await self._budget.spend(seconds):
@@ -129,3 +234,38 @@ class ChatConnection:
         if self._archive is not None:
             self._archive.add(pcm)
         await self.engine.audio(pcm)
+
+
+def _utf8_size(text: str, limit: int) -> int:
+    """The frame's size in bytes as it came over the wire; counted exactly only when it could be over ``limit``."""
+    if len(text) * 4 <= limit:
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+class ConnectionRefused(Exception):
+    """The client may not open this connection; the socket closes with ``code``."""
+
+    def __init__(self, code: protocol.CloseCode) -> None:
+        super().__init__(code.name)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class OpenedChat:
+    """A connection ready to start, and the ``connection`` message that greets the client first."""
+
+    connection: ChatConnection
+    greeting: dict[str, Any]
+
+
+class ConnectionFactory(Protocol):
+    """Builds a client's connection (the consumer is given one); what it takes, it releases through ``resources``."""
+
+    async def __call__(
+        self, session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+    ) -> OpenedChat:
+        """Raises:
+        ConnectionRefused: the client may not connect.
+        """
+        ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from voice.brains.base import TextBrain
@@ -12,6 +13,8 @@ from voice.manners import check_reply
 from voice.redaction import redact
 
 logger = logging.getLogger(__name__)
+
+TurnId = int  # the store's key of a stored turn
 
 
 class ConversationStore(Protocol):
@@ -31,9 +34,18 @@ class ConversationStore(Protocol):
         spoken: bool = False,
         interrupted: bool = False,
         flags: Sequence[str] = (),
-    ) -> None:
-        """Store one turn: typed, or spoken (then ``text`` is its transcript), already redacted."""
+    ) -> TurnId:
+        """Store one turn: typed, or spoken (then ``text`` is its transcript), already redacted; returns its id."""
         ...
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A typed exchange as stored: the child's turn, the helper's reply, and the reply itself."""
+
+    child_turn: TurnId
+    reply_turn: TurnId
+    reply: Reply
 
 
 class Conversation:
@@ -57,9 +69,9 @@ class Conversation:
         await self.store_child_turn(text, spoken=spoken)
         return history
 
-    async def store_child_turn(self, text: str, *, spoken: bool) -> None:
+    async def store_child_turn(self, text: str, *, spoken: bool) -> TurnId:
         """Store the child's turn (redacted), when the answer comes from elsewhere (Live keeps its own context)."""
-        await self._store.add_turn(Speaker.CHILD, redact(text), mode=None, model="", spoken=spoken)
+        return await self._store.add_turn(Speaker.CHILD, redact(text), mode=None, model="", spoken=spoken)
 
     async def think(self, history: list[Turn], text: str) -> Reply:
         """The brain sees the child's words redacted, as they are stored.
@@ -69,12 +81,12 @@ class Conversation:
         """
         return await self.brain.reply(self.context, history, redact(text))
 
-    async def record_reply(self, text: str, reply: Reply, *, spoken: bool, interrupted: bool = False) -> None:
+    async def record_reply(self, text: str, reply: Reply, *, spoken: bool, interrupted: bool = False) -> TurnId:
         """Store what the child actually received of the reply, with the output check's flags."""
         flags = check_reply(text, self.context.level.answers)
         if flags:
             logger.warning("Helper reply in session %s flagged: %s", self.context.session_id, ", ".join(flags))
-        await self._store.add_turn(
+        return await self._store.add_turn(
             Speaker.ASSISTANT,
             redact(text),
             mode=reply.mode,
@@ -84,12 +96,14 @@ class Conversation:
             flags=flags,
         )
 
-    async def answer(self, text: str) -> Reply:
+    async def answer(self, text: str) -> Exchange:
         """A whole typed exchange; the child's turn is stored even when no brain can answer.
 
         Raises:
             BrainError: no brain could answer.
         """
-        reply = await self.think(await self.hear(text, spoken=False), text)
-        await self.record_reply(reply.text, reply, spoken=False)
-        return reply
+        history = await self.history()
+        child_turn = await self.store_child_turn(text, spoken=False)
+        reply = await self.think(history, text)
+        reply_turn = await self.record_reply(reply.text, reply, spoken=False)
+        return Exchange(child_turn=child_turn, reply_turn=reply_turn, reply=reply)

@@ -13,13 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-INPUT_SAMPLE_RATE_HZ: Final = 16_000
-OUTPUT_SAMPLE_RATE_HZ: Final = 24_000
-MAX_AUDIO_FRAME_BYTES: Final = 64 * 1024
+from voice.audio_format import INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES, OUTPUT_RATE_HZ
+
 DEFAULT_MAX_TEXT_CHARS: Final = 2000
+MAX_AUTH_FRAME_CHARS: Final = 4096
 
 
 class ClientMessageType(enum.StrEnum):
+    AUTH = "auth"
     TEXT = "text"
     AUDIO_BASE64 = "audio_base64"
     AUDIO_END = "audio_end"
@@ -64,11 +65,12 @@ class ErrorCode(enum.StrEnum):
     AUDIO_UNSUPPORTED = "audio_unsupported"
     HELPER_UNAVAILABLE = "helper_unavailable"
     RATE_LIMITED = "rate_limited"
+    INTERNAL = "internal"
 
 
 AUDIO_FORMATS: Final[dict[str, dict[str, object]]] = {
-    "input": {"encoding": "pcm_s16le", "sample_rate": INPUT_SAMPLE_RATE_HZ, "channels": 1},
-    "output": {"encoding": "pcm_s16le", "sample_rate": OUTPUT_SAMPLE_RATE_HZ, "channels": 1},
+    "input": {"encoding": "pcm_s16le", "sample_rate": INPUT_RATE_HZ, "channels": 1},
+    "output": {"encoding": "pcm_s16le", "sample_rate": OUTPUT_RATE_HZ, "channels": 1},
 }
 
 
@@ -101,7 +103,14 @@ class Ping:
     pass
 
 
-ClientMessage = TextInput | AudioInput | AudioEnd | Ping
+@dataclass(frozen=True)
+class Auth:
+    """The client token as the first message, for clients that keep it out of the URL (and so out of logs)."""
+
+    token: str
+
+
+ClientMessage = TextInput | AudioInput | AudioEnd | Ping | Auth
 
 
 def validate_pcm_frame(pcm: bytes) -> bytes:
@@ -162,6 +171,22 @@ def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CH
             return AudioEnd()
         case ClientMessageType.PING:
             return Ping()
+        case ClientMessageType.AUTH:
+            token = message.get("token")
+            if not isinstance(token, str) or not token:
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "'token' must be the session's client token.")
+            return Auth(token)
+
+
+def token_of_auth_message(raw: str | None) -> str | None:
+    """The token of a first ``auth`` message; None when the frame is anything else (the connection is refused)."""
+    if raw is None or len(raw) > MAX_AUTH_FRAME_CHARS:
+        return None
+    try:
+        message = decode_client_message(raw)
+    except ProtocolError:
+        return None
+    return message.token if isinstance(message, Auth) else None
 
 
 # --- Server messages ------------------------------------------------------------------------------

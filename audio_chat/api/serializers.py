@@ -9,6 +9,7 @@ from django.db import models
 from rest_framework import serializers
 
 from audio_chat.models import MAX_CHILD_AGE, MIN_CHILD_AGE, ChatMessage, ChatSession, Level
+from voice.context import Mode
 
 
 class StrictCharField(serializers.CharField):
@@ -131,7 +132,7 @@ class HistorySerializer(serializers.Serializer[dict[str, Any]]):
 
 class HealthSerializer(serializers.Serializer[dict[str, Any]]):
     status = serializers.ChoiceField(choices=["ok", "degraded"])
-    mode = serializers.ChoiceField(choices=["live", "text", "offline"])
+    mode = serializers.ChoiceField(choices=[mode.value for mode in Mode])
     database = serializers.CharField(help_text="ok, or the error")
     channel_layer = serializers.CharField(help_text="ok, or the error")
     upstream = serializers.DictField(help_text="the configured upstream and the Live models found unavailable")

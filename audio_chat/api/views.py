@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audio_chat import brains, engines, health, services
+from audio_chat import brains, health, realtime, services
 from audio_chat.api import serializers as s
 from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
@@ -156,15 +156,16 @@ class ChatSessionViewSet(
         serializer.is_valid(raise_exception=True)
         if not session.is_active:
             return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
-        conversation, store = engines.open_conversation(session)
+        conversation, _ = realtime.open_conversation(session)
         try:
-            async_to_sync(conversation.answer)(serializer.validated_data["content"])
+            exchange = async_to_sync(conversation.answer)(serializer.validated_data["content"])
         except BrainError:
             return Response(
                 {"detail": "The helper cannot answer right now. Please try again."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        child_message, reply = store.saved
+        stored = ChatMessage.objects.in_bulk([exchange.child_turn, exchange.reply_turn])
+        child_message, reply = stored[exchange.child_turn], stored[exchange.reply_turn]
         body = {"message": s.ChatMessageSerializer(child_message).data, "reply": s.ChatMessageSerializer(reply).data}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -10,12 +11,17 @@ from typing import Any
 import pytest
 from channels import consumer as consumer_module
 from channels.db import database_sync_to_async
+from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
+from django.urls import path
 
+from audio_chat.consumers import AudioChatConsumer
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import message_create, session_end
 from audio_chat.tokens import issue_client_token
 from config.asgi import application
+from tests.voice.fakes import RecordingEngine
+from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
 from voice.protocol import AUDIO_FORMATS, CloseCode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -146,8 +152,32 @@ async def test_silence_makes_no_turn(chat) -> None:
     assert await database_sync_to_async(ChatMessage.objects.count)() == 0
 
 
-async def test_a_missing_token_closes_4401(session) -> None:
-    assert await closed_with(communicator(str(session.id), None)) == CloseCode.UNAUTHORIZED
+async def test_without_a_token_in_the_url_a_first_message_other_than_auth_closes_4401(session) -> None:
+    ws = communicator(str(session.id), None)
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.send_json_to({"type": "ping"})
+    output = await ws.receive_output(timeout=REPLY_TIMEOUT)
+    assert (output["type"], output.get("code")) == ("websocket.close", CloseCode.UNAUTHORIZED)
+
+
+async def test_the_token_may_come_as_the_first_message_instead_of_in_the_url(session, client_token) -> None:
+    ws = communicator(str(session.id), None)
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.send_json_to({"type": "auth", "token": client_token})
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from(timeout=REPLY_TIMEOUT) == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_a_wrong_token_as_the_first_message_closes_4401(session) -> None:
+    ws = communicator(str(session.id), None)
+    await ws.connect()
+    await ws.send_json_to({"type": "auth", "token": "forged:token:value"})
+    output = await ws.receive_output(timeout=REPLY_TIMEOUT)
+    assert (output["type"], output.get("code")) == ("websocket.close", CloseCode.UNAUTHORIZED)
 
 
 async def test_a_wrong_token_closes_4401(session) -> None:
@@ -198,3 +228,99 @@ async def test_audio_frames_do_not_visit_the_database_thread(chat, monkeypatch) 
     await chat.send_json_to({"type": "ping"})
     assert await chat.receive_json_from(timeout=REPLY_TIMEOUT) == {"type": "pong"}
     assert visits == [], "Channels' per-message trip to the database thread is skipped for frames"
+
+
+# --- The consumer alone, with a fake connection factory -------------------------------------------------
+
+
+class FakeFactory:
+    """Builds connections around a RecordingEngine; records what it took and whether it was released."""
+
+    def __init__(self, engine: RecordingEngine | None = None, refuse: BaseException | None = None) -> None:
+        self.engine = engine or RecordingEngine()
+        self.refuse = refuse
+        self.tokens: list[str | None] = []
+        self.released: list[str] = []
+
+    async def __call__(
+        self, session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+    ) -> OpenedChat:
+        self.tokens.append(token)
+        resources.callback(self.released.append, "slot")
+        if self.refuse is not None:
+            raise self.refuse
+        connection = ChatConnection(engine=self.engine, send_json=link.send_json, close=link.close, name=session_id)
+        resources.push_async_callback(connection.close)
+        return OpenedChat(connection=connection, greeting={"type": "connection", "session_id": session_id})
+
+
+def fake_communicator(factory: FakeFactory, query: str = "?token=t") -> WebsocketCommunicator:
+    app = URLRouter([path("ws/audio-chat/<uuid:session_id>/", AudioChatConsumer.as_asgi(open_connection=factory))])
+    return WebsocketCommunicator(app, f"/ws/audio-chat/{uuid.uuid4()}/{query}")
+
+
+async def test_the_consumer_greets_then_hands_frames_to_the_connection() -> None:
+    factory = FakeFactory()
+    ws = fake_communicator(factory)
+    await ws.connect()
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    await ws.send_json_to({"type": "text", "content": "hello"})
+    await ws.send_to(bytes_data=b"\x01\x00" * 8)
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from(timeout=REPLY_TIMEOUT) == {"type": "pong"}
+    await ws.disconnect()
+    assert factory.tokens == ["t"]
+    assert [call for call, _ in factory.engine.calls] == ["run", "text", "audio", "cancelled", "close"]
+    assert factory.released == ["slot"]
+
+
+async def test_an_engine_that_fails_gets_the_client_an_internal_error_then_1011_and_everything_released() -> None:
+    factory = FakeFactory(RecordingEngine(fail_with=RuntimeError("the store broke")))
+    ws = fake_communicator(factory)
+    await ws.connect()
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    error = await ws.receive_json_from(timeout=1)
+    assert (error["type"], error["code"]) == ("error", "internal")
+    assert (await ws.receive_output(timeout=1)) == {"type": "websocket.close", "code": 1011}
+    await ws.disconnect()
+    assert factory.engine.calls[-1] == ("close", None)
+    assert factory.released == ["slot"]
+
+
+async def test_an_unexpected_failure_while_opening_is_logged_answered_1011_and_released(caplog) -> None:
+    factory = FakeFactory(refuse=RuntimeError("database down"))
+    ws = fake_communicator(factory)
+    await ws.connect()
+    error = await ws.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert (error["type"], error["code"]) == ("error", "internal")
+    assert (await ws.receive_output(timeout=1))["code"] == 1011
+    assert factory.released == ["slot"]
+    assert sum("database down" in (r.exc_text or "") for r in caplog.records) == 1, "logged once, with its traceback"
+
+
+async def test_a_refusal_closes_with_its_code_and_releases_what_was_taken() -> None:
+    factory = FakeFactory(refuse=ConnectionRefused(CloseCode.LIMIT_REACHED))
+    ws = fake_communicator(factory)
+    await ws.connect()
+    assert (await ws.receive_output(timeout=REPLY_TIMEOUT)) == {"type": "websocket.close", "code": 4029}
+    assert factory.released == ["slot"]
+
+
+async def test_a_token_sent_first_reaches_the_factory_and_never_the_engine() -> None:
+    factory = FakeFactory()
+    ws = fake_communicator(factory, query="")
+    await ws.connect()
+    await ws.send_json_to({"type": "auth", "token": "secret"})
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    await ws.disconnect()
+    assert factory.tokens == ["secret"]
+    assert [call for call, _ in factory.engine.calls] == ["run", "cancelled", "close"]
+
+
+async def test_without_a_token_the_socket_closes_4401_after_the_wait(settings) -> None:
+    settings.WEBSOCKET_AUTH_SECONDS = 0.1
+    factory = FakeFactory()
+    ws = fake_communicator(factory, query="")
+    await ws.connect()
+    assert (await ws.receive_output(timeout=REPLY_TIMEOUT)) == {"type": "websocket.close", "code": 4401}
+    assert factory.tokens == []

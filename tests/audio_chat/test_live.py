@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
 
-from audio_chat import engines
+from audio_chat import realtime
 from audio_chat.models import ChatMessage, ChatSession
-from audio_chat.services import message_create
+from audio_chat.services import DjangoConversationStore, message_create
 from gemini_emulator import FaultPlan, GeminiLiveEmulator, ScriptedResponder
 from tests.audio_chat.ws_client import connect_client
 from tests.gemini_emulator.conftest import silence, voiced
@@ -39,9 +41,15 @@ async def emulator(responder: ScriptedResponder) -> AsyncIterator[GeminiLiveEmul
             GEMINI_TIMEOUT_SECONDS=2.0,
             LIVE_STALL_SECONDS=3.0,
         ):
-            engines.reset()
+            realtime.reset()
             yield running
-            engines.reset()
+            realtime.reset()
+
+
+async def until_true(condition: Any) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (the emulator's records offer no event to wait on)
+            await asyncio.sleep(0.02)
 
 
 def stored(session: ChatSession) -> list[tuple[str, str, str, bool, str]]:
@@ -172,7 +180,7 @@ async def test_a_1011_in_the_middle_of_a_turn_resumes(emulator, responder, sessi
 
 async def test_a_retired_first_model_hands_over_to_the_next(emulator, session) -> None:
     with override_settings(LIVE_MODELS=["gemini-2.0-flash-live-001", MODEL]):
-        engines.reset()
+        realtime.reset()
         client = await connect_client(session)
         assert client.messages("connection")[0]["model"] == "gemini-2.0-flash-live-001"
         await client.ws.send_json_to({"type": "text", "content": "key?"})
@@ -216,3 +224,25 @@ async def test_bad_frames_get_errors_and_the_connection_stays_usable(emulator, s
     await client.until(lambda: client.messages("response"))
     await client.leave()
     assert [m["code"] for m in client.messages("error")] == ["invalid_audio", "not_an_object"]
+
+
+@override_settings(MAX_CONNECTIONS_PER_SESSION=1)
+async def test_a_failure_inside_the_live_engine_fails_the_connection_cleanly(emulator, session, monkeypatch) -> None:
+    failed_at: list[float] = []
+
+    async def broken_save(self: DjangoConversationStore, model: str, handle: str) -> None:
+        failed_at.append(time.monotonic())
+        raise RuntimeError("the database went away while saving the handle")
+
+    monkeypatch.setattr(DjangoConversationStore, "save_resumption", broken_save)
+    client = await connect_client(session)
+    await client.until(lambda: ("close", 1011) in client.events, limit_seconds=30.0)
+    assert time.monotonic() - failed_at[0] < 1.0
+    assert [e["code"] for e in client.messages("error")] == ["internal"]
+    await client.leave()
+    assert [t.get_name() for t in asyncio.all_tasks() if str(session.id) in t.get_name()] == []
+    await until_true(lambda: emulator.records[0].ended_at is not None)  # the upstream session was closed
+    monkeypatch.undo()
+    again = await connect_client(session)
+    assert again.messages("connection")[0]["mode"] == "live"
+    await again.leave()

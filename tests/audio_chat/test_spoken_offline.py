@@ -11,7 +11,7 @@ from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.services import session_create
 from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.speech import rms, spoken_question, stream_realtime, word_similarity
-from voice.audio import OUTPUT_RATE_HZ
+from voice.audio_format import OUTPUT_RATE_HZ
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

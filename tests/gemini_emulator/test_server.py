@@ -105,6 +105,20 @@ async def test_speaking_during_a_reply_interrupts_it(emulator, client, responder
     assert record.turns[0]["interrupted"] == "true"
 
 
+async def test_with_interruption_off_a_second_question_is_answered_after_the_first_reply(emulator, client) -> None:
+    emulator.realtime_factor = 4.0
+    config = live_config(
+        realtime_input_config=types.RealtimeInputConfig(activity_handling=types.ActivityHandling.NO_INTERRUPTION)
+    )
+    async with client.aio.live.connect(model=MODEL, config=config) as session:
+        await session.send_client_content(turns=types.Content(role="user", parts=[types.Part(text="first")]))
+        await session.send_client_content(turns=types.Content(role="user", parts=[types.Part(text="second")]))
+        first, second = await one_turn(session), await one_turn(session)
+    assert output_text(first).strip() == f"{TONE_LABEL} I heard: first"
+    assert output_text(second).strip() == f"{TONE_LABEL} I heard: second"
+    assert "interrupted" not in kinds(first) + kinds(second)
+
+
 async def test_resuming_with_a_handle_continues_the_conversation(emulator, client) -> None:
     handles: list[str] = []
     async with client.aio.live.connect(model=MODEL, config=live_config()) as session:

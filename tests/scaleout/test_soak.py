@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.test import override_settings
 
-from audio_chat import engines
+from audio_chat import realtime
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.services import session_create
 from audio_chat.tokens import issue_client_token
@@ -93,7 +93,7 @@ async def test_a_fault_soak_loses_and_duplicates_nothing_and_leaks_nothing(castl
             LIVE_STALL_SECONDS=1.5,
             MAX_CONNECTIONS_PER_SESSION=4,
         ):
-            engines.reset()
+            realtime.reset()
             sessions = [
                 await database_sync_to_async(session_create)(child_age=6, level=castle) for _ in range(SESSIONS)
             ]
@@ -112,7 +112,7 @@ async def test_a_fault_soak_loses_and_duplicates_nothing_and_leaks_nothing(castl
                 snapshots.append(service_memory(tracemalloc.take_snapshot()))
             tracemalloc.stop()
             await asyncio.sleep(0.5)
-            engines.reset()
+            realtime.reset()
 
         faults = [r for r in emulator.records if r.closed_with is not None]
         assert len(faults) >= 5, "the soak really injected upstream faults"

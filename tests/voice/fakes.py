@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from voice.brains.base import BrainUnavailable
 from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
+from voice.engines.base import Handover
 
 
 @dataclass
@@ -28,9 +30,10 @@ class MemoryStore:
         spoken: bool = False,
         interrupted: bool = False,
         flags: Sequence[str] = (),
-    ) -> None:
+    ) -> int:
         self.turns.append((speaker, text, mode, model, spoken, interrupted))
         self.flags.append(list(flags))
+        return len(self.turns)
 
 
 @dataclass
@@ -50,3 +53,41 @@ class ScriptedBrain:
         if self.unavailable:
             raise BrainUnavailable(f"{self.model} is down")
         return Reply(text=f"echo: {text}", mode=self.mode, model=self.model)
+
+
+class RecordingEngine:
+    """An engine that records what reaches it; ``run`` waits until cancelled, or raises ``fail_with``."""
+
+    mode = Mode.OFFLINE
+    model = "recording"
+
+    def __init__(self, fail_with: BaseException | None = None) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.running = asyncio.Event()
+        self.fail_with = fail_with
+
+    async def run(self) -> None:
+        self.calls.append(("run", None))
+        self.running.set()
+        if self.fail_with is not None:
+            raise self.fail_with
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.calls.append(("cancelled", None))
+            raise
+
+    async def close(self) -> None:
+        self.calls.append(("close", None))
+
+    async def take_over(self, handover: Handover) -> None:
+        self.calls.append(("take_over", handover))
+
+    async def text(self, content: str) -> None:
+        self.calls.append(("text", content))
+
+    async def audio(self, pcm: bytes) -> None:
+        self.calls.append(("audio", pcm))
+
+    async def audio_end(self) -> None:
+        self.calls.append(("audio_end", None))

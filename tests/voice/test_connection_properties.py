@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.voice.test_connection import RecordingEngine
+from tests.voice.fakes import RecordingEngine
 from voice import protocol
 from voice.connection import ChatConnection
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.voice.test_connection import RecordingEngine
+from tests.voice.fakes import RecordingEngine
+from voice.audio_format import MAX_AUDIO_FRAME_BYTES
 from voice.connection import ChatConnection
 from voice.limits import TIME_FOR_A_BREAK, ConnectionLimits, TokenBucket
-from voice.protocol import MAX_AUDIO_FRAME_BYTES
 
 
 class Budget:

@@ -47,5 +47,5 @@ async def test_flags_are_stored_with_the_reply_and_the_text_is_redacted() -> Non
 async def test_the_brain_sees_the_child_redacted() -> None:
     brain = ScriptedBrain()
     conversation = Conversation(context=CONTEXT, store=MemoryStore(), brain=brain)
-    reply = await conversation.answer("I'm called Tom, help")
+    reply = (await conversation.answer("I'm called Tom, help")).reply
     assert reply.text == "echo: I'm called [name], help"

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from voice import protocol
+from voice.audio_format import MAX_AUDIO_FRAME_BYTES
 from voice.protocol import AudioEnd, AudioInput, ErrorCode, Ping, ProtocolError, TextInput, decode_client_message
 
 
@@ -64,8 +65,8 @@ def test_text_longer_than_the_limit_is_refused() -> None:
 
 def test_an_audio_frame_over_64_kib_is_refused() -> None:
     with pytest.raises(ProtocolError, match="limit"):
-        protocol.validate_pcm_frame(b"\x00" * (protocol.MAX_AUDIO_FRAME_BYTES + 2))
-    assert protocol.validate_pcm_frame(b"\x00" * protocol.MAX_AUDIO_FRAME_BYTES)
+        protocol.validate_pcm_frame(b"\x00" * (MAX_AUDIO_FRAME_BYTES + 2))
+    assert protocol.validate_pcm_frame(b"\x00" * MAX_AUDIO_FRAME_BYTES)
 
 
 def test_server_messages_carry_their_type() -> None:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voice import protocol
+from voice.audio_format import MAX_AUDIO_FRAME_BYTES
 from voice.protocol import AudioEnd, AudioInput, Ping, ProtocolError, TextInput, decode_client_message
 
 JSON = st.recursive(
@@ -32,7 +33,7 @@ def check(raw: str) -> None:
         case TextInput(content=content):
             assert content and content == content.strip() and len(content) <= 100
         case AudioInput(pcm=pcm):
-            assert pcm and len(pcm) % 2 == 0 and len(pcm) <= protocol.MAX_AUDIO_FRAME_BYTES
+            assert pcm and len(pcm) % 2 == 0 and len(pcm) <= MAX_AUDIO_FRAME_BYTES
         case AudioEnd() | Ping():
             pass
 

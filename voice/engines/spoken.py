@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 
 from voice import metrics, protocol
-from voice.audio import OUTPUT_RATE_HZ, chunks, duration_seconds
+from voice.audio import chunks, duration_seconds
+from voice.audio_format import BYTES_PER_SAMPLE, OUTPUT_RATE_HZ
 from voice.brains.base import BrainError
 from voice.context import Mode, Reply
 from voice.conversation import Conversation
-from voice.engines.base import SendAudio, SendJson
+from voice.engines.base import Handover, SendAudio, SendJson, feed
 from voice.speech.stt import StreamingTranscriber
 from voice.speech.tts import SpeechSynthesizer, SpeechUnavailable, SpokenSentence
 from voice.speech.vad import DEFAULT_VAD, SpeechContinues, SpeechDetector, SpeechEnded, SpeechStarted, VadSettings
@@ -24,7 +25,7 @@ from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_CHUNK_BYTES = OUTPUT_RATE_HZ * 2 // 10  # 100 ms
+OUTPUT_CHUNK_BYTES = OUTPUT_RATE_HZ * BYTES_PER_SAMPLE // 10  # 100 ms
 MAX_QUEUED_AUDIO_FRAMES = 500  # 10 s of 20 ms frames
 MAX_QUEUED_TURNS = 8
 SENTENCES_AHEAD = 2
@@ -43,7 +44,7 @@ class _Speech:
 
 
 class SpokenChat:
-    """Owns two tasks: one listens to the microphone, one answers turns (spoken or typed) in order.
+    """Runs two tasks: one listens to the microphone, one answers turns (spoken or typed) in order.
 
     Reply audio is paced to stay at most ``lead_seconds`` ahead of real time, so that when the child speaks
     over the helper (barge-in) the rest of the reply is never sent.
@@ -70,7 +71,8 @@ class SpokenChat:
         self._audio_in: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=MAX_QUEUED_AUDIO_FRAMES)
         # (words, spoken, already stored)
         self._turns: asyncio.Queue[tuple[str, bool, bool]] = asyncio.Queue(maxsize=MAX_QUEUED_TURNS)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._dropping_audio = False
         self._speech: _Speech | None = None
         self._send_lock = asyncio.Lock()
         self._voice_warning_sent = False
@@ -84,39 +86,46 @@ class SpokenChat:
     def model(self) -> str:
         return self._conversation.brain.model
 
-    def start(self) -> None:
-        if not self._tasks:
-            session = self._conversation.context.session_id
-            self._tasks = [
-                asyncio.create_task(self._listen(), name=f"listen:{session}"),
-                asyncio.create_task(self._answer_turns(), name=f"answer:{session}"),
-            ]
+    async def run(self) -> None:
+        session = self._conversation.context.session_id
+        async with asyncio.TaskGroup() as tasks:
+            listening = tasks.create_task(self._listen(), name=f"listen:{session}")
+            answering = tasks.create_task(self._answer_turns(), name=f"answer:{session}")
+            del listening, answering  # the group owns them: they end with it
 
     async def close(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        await cancel_and_wait(*tasks)
+        if self._closed:
+            return
+        self._closed = True
         if self._transcriber.active:
             # The child was speaking when the connection closed: keep what was said.
             words = await self._transcriber.finish()
             if words.strip():
                 await self._conversation.store_child_turn(words, spoken=True)
 
+    async def take_over(self, handover: Handover) -> None:
+        if handover.stored_words:
+            await self._queue_turn(handover.stored_words, spoken=False, stored=True)
+        for item in handover.inputs:
+            await feed(self, item)
+
     # --- input -------------------------------------------------------------------------------
 
     async def text(self, content: str) -> None:
         await self._queue_turn(content, spoken=False)
 
-    async def answer_stored(self, content: str) -> None:
-        """Answer words that are already stored (Live took them, then failed before answering)."""
-        await self._queue_turn(content, spoken=False, stored=True)
-
     async def audio(self, pcm: bytes) -> None:
         try:
             self._audio_in.put_nowait(pcm)
+            self._dropping_audio = False
         except asyncio.QueueFull:
+            if self._dropping_audio:
+                return  # one error per overflow, not one per frame
+            self._dropping_audio = True
             await self._send_json(
                 protocol.error_message(
-                    protocol.ErrorCode.INVALID_AUDIO, "Audio is arriving faster than real time; this frame was dropped."
+                    protocol.ErrorCode.RATE_LIMITED,
+                    "Audio is arriving faster than it can be heard; frames were dropped.",
                 )
             )
 
@@ -130,7 +139,7 @@ class SpokenChat:
         except asyncio.QueueFull:
             await self._send_json(
                 protocol.error_message(
-                    protocol.ErrorCode.INVALID_FIELD, "Too many messages waiting for an answer; wait for the reply."
+                    protocol.ErrorCode.RATE_LIMITED, "Too many messages waiting for an answer; wait for the reply."
                 )
             )
 
@@ -181,11 +190,8 @@ class SpokenChat:
             text, spoken, stored = await self._turns.get()
             try:
                 await self._answer(text, spoken=spoken, stored=stored)
-            except Exception as error:  # the task must outlive one failed turn, or later turns go unanswered
-                if isinstance(error, BrainError):
-                    logger.warning("No brain could answer in session %s", self._conversation.context.session_id)
-                else:
-                    logger.exception("Turn failed in session %s", self._conversation.context.session_id)
+            except BrainError:  # expected: Gemini and the offline brain both failed; later turns may succeed
+                logger.warning("No brain could answer in session %s", self._conversation.context.session_id)
                 await self._send_json(
                     protocol.error_message(
                         protocol.ErrorCode.HELPER_UNAVAILABLE, "The helper cannot answer right now. Please try again."
@@ -220,12 +226,14 @@ class SpokenChat:
 
     async def _speak(self, reply: Reply, speech: _Speech, *, captions: bool) -> None:
         assert self._voice is not None
-        ready: asyncio.Queue[SpokenSentence | None] = asyncio.Queue(maxsize=SENTENCES_AHEAD)
+        ready: asyncio.Queue[SpokenSentence | Exception | None] = asyncio.Queue(maxsize=SENTENCES_AHEAD)
         producer = asyncio.create_task(self._synthesize(reply.text, ready))
         started: float | None = None
         sent_seconds = 0.0
         try:
             while (sentence := await ready.get()) is not None and not speech.cut:
+                if isinstance(sentence, Exception):
+                    raise sentence
                 if captions:
                     await self._send_json(protocol.output_transcript_message(sentence.text))
                 pieces = list(chunks(sentence.pcm, OUTPUT_CHUNK_BYTES))
@@ -251,13 +259,16 @@ class SpokenChat:
         finally:
             await cancel_and_wait(producer)
 
-    async def _synthesize(self, text: str, ready: asyncio.Queue[SpokenSentence | None]) -> None:
+    async def _synthesize(self, text: str, ready: asyncio.Queue[SpokenSentence | Exception | None]) -> None:
         assert self._voice is not None
         try:
             async for sentence in self._voice.synthesize(text):
                 await ready.put(sentence)
         except SpeechUnavailable as error:
             logger.warning("Speech failed: %s", str(error))
+        except Exception as error:  # raised again in the speaking task, which the connection supervises
+            await ready.put(error)
+            return
         # The end marker, also after a failure. A speaker that stopped early cancels this task instead.
         await ready.put(None)
 

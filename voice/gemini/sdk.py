@@ -15,6 +15,7 @@ from google import genai
 from google.genai import errors, types
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+from voice.audio_format import INPUT_RATE_HZ, pcm_mime_type
 from voice.brains.base import BrainUnavailable
 from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
 from voice.gemini.events import (
@@ -32,6 +33,7 @@ from voice.gemini.events import (
     UpstreamError,
     UpstreamRefused,
 )
+from voice.gemini.roster import ModelRoster
 from voice.instructions import build_system_instruction
 
 logger = logging.getLogger(__name__)
@@ -90,12 +92,9 @@ def history_to_contents(history: Sequence[Turn], text: str) -> list[types.Conten
 class GeminiTextBrain:
     """A Gemini text model; tries the configured models in order and skips those that are gone."""
 
-    def __init__(self, settings: GeminiSettings, models: Sequence[str]) -> None:
-        if not models:
-            raise ValueError("GeminiTextBrain needs at least one model name.")
+    def __init__(self, settings: GeminiSettings, roster: ModelRoster) -> None:
         self._settings = settings
-        self._models = tuple(models)
-        self._gone: set[str] = set()
+        self._roster = roster
 
     @property
     def mode(self) -> Mode:
@@ -103,8 +102,7 @@ class GeminiTextBrain:
 
     @property
     def model(self) -> str:
-        usable = [m for m in self._models if m not in self._gone]
-        return usable[0] if usable else self._models[-1]
+        return self._roster.current
 
     async def reply(self, context: ConversationContext, history: Sequence[Turn], text: str) -> Reply:
         config = types.GenerateContentConfig(
@@ -113,7 +111,7 @@ class GeminiTextBrain:
         contents = history_to_contents(history, text)
         # A client per call: the SDK's async HTTP client is bound to the event loop that first used it.
         async with self._settings.client().aio as client:
-            for model in [m for m in self._models if m not in self._gone]:
+            for model in self._roster.usable():
                 try:
                     response = await asyncio.wait_for(
                         client.models.generate_content(model=model, contents=contents, config=config),
@@ -121,8 +119,7 @@ class GeminiTextBrain:
                     )
                 except errors.APIError as error:
                     if is_model_gone(error):
-                        logger.warning("Gemini text model %s is not available (%s); trying the next", model, error.code)
-                        self._gone.add(model)
+                        self._roster.mark_gone(model)
                         continue
                     raise BrainUnavailable(f"Gemini {model} failed: {error.code} {error.status}") from error
                 except TimeoutError:
@@ -135,12 +132,12 @@ class GeminiTextBrain:
                 if not reply_text:
                     raise BrainUnavailable(f"Gemini {model} returned an empty answer")
                 return Reply(text=reply_text, mode=Mode.TEXT, model=model)
-        raise BrainUnavailable("No configured Gemini text model is available: " + ", ".join(self._models))
+        raise BrainUnavailable("No configured Gemini text model is available: " + ", ".join(self._roster.models))
 
 
 # --- Gemini Live ---------------------------------------------------------------------------------
 
-INPUT_MIME_TYPE = "audio/pcm;rate=16000"
+INPUT_MIME_TYPE = pcm_mime_type(INPUT_RATE_HZ)
 CONNECT_TIMEOUT_SECONDS = 15.0
 CLOSE_TIMEOUT_SECONDS = 2.0
 SEND_TIMEOUT_SECONDS = 5.0

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from voice.audio import OUTPUT_RATE_HZ, float_to_pcm16, pcm16_to_float, resample
+from voice.audio import float_to_pcm16, pcm16_to_float, resample
+from voice.audio_format import OUTPUT_RATE_HZ
 from voice.speech.workers import run_cpu
 
 ESPEAK_TIMEOUT_SECONDS = 10.0

@@ -9,6 +9,7 @@ import pytest
 from tests.gemini_rest_stub import GeminiRestStub, serve_gemini_rest
 from voice.brains.base import BrainUnavailable
 from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
+from voice.gemini.roster import ModelRoster
 from voice.gemini.sdk import GeminiSettings, GeminiTextBrain, history_to_contents
 from voice.instructions import BEHAVIOUR_RULES
 
@@ -30,7 +31,9 @@ def stub() -> Iterator[GeminiRestStub]:
 
 
 def brain_for(stub: GeminiRestStub, models: list[str]) -> GeminiTextBrain:
-    return GeminiTextBrain(GeminiSettings(api_key="test-key", base_url=stub.base_url, timeout_seconds=5), models)
+    return GeminiTextBrain(
+        GeminiSettings(api_key="test-key", base_url=stub.base_url, timeout_seconds=5), ModelRoster(models, "text")
+    )
 
 
 async def test_the_reply_comes_from_the_first_model_with_history_and_instructions(stub: GeminiRestStub) -> None:
@@ -83,7 +86,7 @@ async def test_every_model_retired_is_unavailable(stub: GeminiRestStub) -> None:
 async def test_an_unreachable_server_is_unavailable() -> None:
     settings = GeminiSettings(api_key="k", base_url="http://127.0.0.1:9", timeout_seconds=2)
     with pytest.raises(BrainUnavailable):
-        await GeminiTextBrain(settings, ["gemini-3.5-flash"]).reply(CONTEXT, [], "help")
+        await GeminiTextBrain(settings, ModelRoster(["gemini-3.5-flash"], "text")).reply(CONTEXT, [], "help")
 
 
 def test_history_merges_consecutive_turns_of_one_speaker_and_skips_empty_ones() -> None:

@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from tests.voice.fakes import MemoryStore, ScriptedBrain
-from tests.voice.test_connection import RecordingEngine
+from tests.voice.fakes import MemoryStore, RecordingEngine, ScriptedBrain
 from voice.context import ConversationContext, LevelContext, Turn
 from voice.conversation import Conversation
+from voice.engines.base import running
 from voice.engines.live import MAX_AUDIO_BATCH_BYTES, LiveChat
 from voice.gemini.events import AudioOut, GoAway, InputTranscript, LiveEvent, TurnComplete
+from voice.gemini.roster import ModelRoster
 
 FRAME = 640  # 20 ms of 16 kHz PCM16
 
@@ -79,8 +80,7 @@ def live_chat(open_upstream: Any, send_audio: Any = ignore) -> LiveChat:
     return LiveChat(
         conversation=Conversation(context=context, store=MemoryStore(), brain=ScriptedBrain()),
         open_upstream=open_upstream,
-        models=["live-model"],
-        gone_models=set(),
+        roster=ModelRoster(["live-model"], "Live"),
         resumption=NoResumption(),
         send_json=ignore,
         send_audio=send_audio,
@@ -127,15 +127,14 @@ async def until_sent(upstream: RecordingUpstream, count: int) -> None:
 async def test_frames_queued_while_connecting_go_up_joined_in_order_around_a_typed_message() -> None:
     upstream, connected = RecordingUpstream(), asyncio.Event()
     chat = bridge(upstream, connected)
-    chat.start()
-    for number in range(12):
-        await chat.audio(frame(number))
-    await chat.text("where is the key?")
-    for number in range(12, 14):
-        await chat.audio(frame(number))
-    connected.set()
-    await until_sent(upstream, 5)
-    await chat.close()
+    async with running(chat):
+        for number in range(12):
+            await chat.audio(frame(number))
+        await chat.text("where is the key?")
+        for number in range(12, 14):
+            await chat.audio(frame(number))
+        connected.set()
+        await until_sent(upstream, 5)
 
     per_batch = MAX_AUDIO_BATCH_BYTES // FRAME
     assert [(kind, len(payload)) for kind, payload in upstream.sent] == [
@@ -153,11 +152,10 @@ async def test_frames_that_arrive_while_the_upstream_keeps_up_go_one_by_one() ->
     upstream, connected = RecordingUpstream(), asyncio.Event()
     connected.set()
     chat = bridge(upstream, connected)
-    chat.start()
-    for number in range(5):
-        await chat.audio(frame(number))
-        await until_sent(upstream, number + 1)
-    await chat.close()
+    async with running(chat):
+        for number in range(5):
+            await chat.audio(frame(number))
+            await until_sent(upstream, number + 1)
 
     assert [payload for _, payload in upstream.sent] == [frame(number) for number in range(5)]
 
@@ -171,15 +169,14 @@ async def test_go_away_waits_for_the_reply_the_child_is_owed_before_switching() 
         heard.append(pcm)
 
     chat = live_chat(open_upstream, play)
-    chat.start()
-    await until(lambda: opened == [first])
-    for event in (GoAway(60.0), InputTranscript("where is the key"), AudioOut(b"\x01\x00" * 480)):
-        await first.script.put(event)
-    await until(lambda: heard)
-    assert opened == [first], "no switch while the child waits for the answer"
-    await first.script.put(TurnComplete({}))
-    await until(lambda: len(opened) == 2)
-    await chat.close()
+    async with running(chat):
+        await until(lambda: opened == [first])
+        for event in (GoAway(60.0), InputTranscript("where is the key"), AudioOut(b"\x01\x00" * 480)):
+            await first.script.put(event)
+        await until(lambda: heard)
+        assert opened == [first], "no switch while the child waits for the answer"
+        await first.script.put(TurnComplete({}))
+        await until(lambda: len(opened) == 2)
     assert heard == [b"\x01\x00" * 480]
     assert second.sent == [], "nothing was owed: the new connection is not asked again"
 
@@ -188,10 +185,9 @@ async def test_a_switch_at_go_aways_deadline_asks_the_new_connection_for_the_owe
     first, second = ScriptedUpstream(), ScriptedUpstream()
     open_upstream, opened = switching(first, second)
     chat = live_chat(open_upstream)
-    chat.start()
-    await until(lambda: opened == [first])
-    for event in (GoAway(0.5), InputTranscript("where is the key")):
-        await first.script.put(event)
-    await until_sent(second, 1)
-    await chat.close()
+    async with running(chat):
+        await until(lambda: opened == [first])
+        for event in (GoAway(0.5), InputTranscript("where is the key")):
+            await first.script.put(event)
+        await until_sent(second, 1)
     assert second.sent == [("text", "where is the key")]

@@ -1,22 +1,30 @@
-"""Builds a session's conversation and the engine that runs a connection's turns: Live, text or offline."""
+"""Wires the realtime core to Django: a session's conversation, the engine for a connection, and the factory that
+builds a client's connection for the consumer."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable
+from pathlib import Path
 
 from django.conf import settings
 
-from audio_chat import brains
+from audio_chat import brains, limits, selectors
+from audio_chat.db import db_async
 from audio_chat.models import ChatSession
 from audio_chat.services import DjangoConversationStore, conversation_context
+from voice import metrics, protocol
+from voice.archive import UplinkArchive
+from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
 from voice.context import Mode
 from voice.conversation import Conversation
 from voice.engines.base import Engine, SendAudio, SendJson
 from voice.engines.live import LiveChat, LiveTimeouts
 from voice.engines.spoken import SpokenChat
 from voice.gemini.sdk import LiveUpstream
+from voice.limits import ConnectionLimits
 from voice.speech.embeddings import shared_embedder
 from voice.speech.stt import StreamingTranscriber, shared_decoder_pool
 from voice.speech.tts import SpeechSynthesizer, SpeechUnavailable, load_voice
@@ -71,14 +79,6 @@ def warm_up() -> None:
     offline_voice()
 
 
-# Live models that answered "not found" in this process; they are skipped from then on.
-_GONE_LIVE_MODELS: set[str] = set()
-
-
-def unavailable_live_models() -> set[str]:
-    return set(_GONE_LIVE_MODELS)
-
-
 def build_engine(
     conversation: Conversation, store: DjangoConversationStore, *, send_json: SendJson, send_audio: SendAudio
 ) -> Engine:
@@ -94,8 +94,7 @@ def build_engine(
     return LiveChat(
         conversation=conversation,
         open_upstream=open_upstream,
-        models=live.models,
-        gone_models=_GONE_LIVE_MODELS,
+        roster=brains.live_roster(),
         resumption=store,
         send_json=send_json,
         send_audio=send_audio,
@@ -104,7 +103,47 @@ def build_engine(
     )
 
 
+def connection_limits() -> ConnectionLimits:
+    return ConnectionLimits(
+        frames_per_second=settings.MAX_FRAMES_PER_SECOND, audio_bytes_per_second=settings.MAX_AUDIO_BYTES_PER_SECOND
+    )
+
+
+async def open_connection(
+    session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+) -> OpenedChat:
+    """The consumer's :class:`voice.connection.ConnectionFactory`: checks the token, takes one of the session's
+    connection slots, and builds the connection with the engine the deployment runs.
+
+    Raises:
+        ConnectionRefused: as :func:`selectors.session_for_connection`, or 4029 when the session's slots are taken.
+    """
+    session, history_count = await db_async(selectors.session_for_connection)(session_id, token)
+    if not await limits.take_connection_slot(session_id):
+        raise ConnectionRefused(protocol.CloseCode.LIMIT_REACHED)
+    resources.push_async_callback(limits.release_connection_slot, session_id)
+    conversation, store = open_conversation(session)
+    engine = build_engine(conversation, store, send_json=link.send_json, send_audio=link.send_audio)
+    archive = UplinkArchive(Path(settings.AUDIO_ARCHIVE_DIR), session_id) if settings.AUDIO_ARCHIVE_DIR else None
+    connection = ChatConnection(
+        engine=engine,
+        send_json=link.send_json,
+        close=link.close,
+        max_text_chars=settings.MAX_TEXT_MESSAGE_CHARS,
+        archive=archive,
+        limits=connection_limits(),
+        speaking_budget=limits.DailySpeakingBudget(session_id),
+        name=session_id,
+    )
+    resources.push_async_callback(connection.close)
+    metrics.ACTIVE_CONNECTIONS.inc()
+    resources.callback(metrics.ACTIVE_CONNECTIONS.dec)
+    greeting = protocol.connection_message(
+        session_id=session_id, mode=engine.mode.value, model=engine.model, history_message_count=history_count
+    )
+    return OpenedChat(connection=connection, greeting=greeting)
+
+
 def reset() -> None:
     offline_voice.cache_clear()
     brains.reset()
-    _GONE_LIVE_MODELS.clear()

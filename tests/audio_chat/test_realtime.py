@@ -1,0 +1,81 @@
+"""Connections built by the realtime wiring fail safely: an unexpected error reaches the client as ``internal`` and
+close 1011, is logged once, and leaves no task, slot or decoder behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from audio_chat.models import ChatSession
+from audio_chat.services import DjangoConversationStore
+from tests.audio_chat.ws_client import RecordingClient, connect_client
+from tests.speech import spoken_question
+from voice.speech.stt import StreamingTranscriber
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def tasks_of(session: ChatSession) -> list[str]:
+    return [task.get_name() for task in asyncio.all_tasks() if str(session.id) in task.get_name()]
+
+
+async def fails_with_1011(client: RecordingClient, failed_at: list[float]) -> None:
+    """The client hears ``internal``, then the socket closes 1011, within a second of the failure."""
+    await client.until(lambda: ("close", 1011) in client.events, limit_seconds=30.0)
+    assert failed_at, "the failure happened"
+    assert time.monotonic() - failed_at[0] < 1.0
+    errors = client.messages("error")
+    assert [e["code"] for e in errors] == ["internal"]
+    assert client.events.index(("json", errors[0])) < client.events.index(("close", 1011))
+
+
+async def assert_cleaned_up(session: ChatSession, client: RecordingClient) -> None:
+    await client.leave()
+    assert tasks_of(session) == [], "no task of the connection is left running"
+    again = await connect_client(session)  # one connection per session here: the slot was given back
+    assert again.messages("connection")
+    await again.leave()
+
+
+@override_settings(MAX_CONNECTIONS_PER_SESSION=1)
+async def test_a_store_that_fails_in_the_middle_of_a_turn_fails_the_connection_cleanly(
+    session, monkeypatch, caplog
+) -> None:
+    original = DjangoConversationStore.add_turn
+    calls = 0
+    failed_at: list[float] = []
+
+    async def breaks_on_the_reply(self: DjangoConversationStore, *args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            failed_at.append(time.monotonic())
+            raise RuntimeError("the database went away while storing the reply")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DjangoConversationStore, "add_turn", breaks_on_the_reply)
+    client = await connect_client(session)
+    await client.ws.send_json_to({"type": "text", "content": "where is the key"})
+    await fails_with_1011(client, failed_at)
+    assert sum("database went away" in (r.exc_text or "") for r in caplog.records) == 1, "logged once"
+    monkeypatch.setattr(DjangoConversationStore, "add_turn", original)
+    await assert_cleaned_up(session, client)
+
+
+@override_settings(MAX_CONNECTIONS_PER_SESSION=1)
+async def test_a_speech_recognition_error_fails_the_connection_cleanly(session, monkeypatch) -> None:
+    failed_at: list[float] = []
+
+    async def broken_feed(self: StreamingTranscriber, pcm: bytes) -> str | None:
+        failed_at.append(time.monotonic())
+        raise RuntimeError("the recogniser crashed")
+
+    monkeypatch.setattr(StreamingTranscriber, "feed", broken_feed)
+    client = await connect_client(session)
+    await client.speak(await spoken_question("where is the key"))
+    await fails_with_1011(client, failed_at)
+    await assert_cleaned_up(session, client)

@@ -1,0 +1,78 @@
+"""Opening Live upstreams: the model to use, resuming with the newest handle, and seeding a fresh session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from voice.context import Turn
+from voice.engines.live.upstream import OpenUpstream, ResumptionStore, Upstream
+from voice.gemini.events import ModelUnavailable, ResumptionRejected
+from voice.gemini.roster import ModelRoster
+
+logger = logging.getLogger(__name__)
+
+History = Callable[[], Awaitable[list[Turn]]]
+
+
+class LiveUnavailable(Exception):
+    """Live cannot be had now: every model refused, quota, or repeated failures."""
+
+
+class Connector:
+    """Opens upstreams for one connection; keeps the newest resumption handle it was given."""
+
+    def __init__(
+        self, *, open_upstream: OpenUpstream, roster: ModelRoster, resumption: ResumptionStore, session_id: str
+    ) -> None:
+        self._open_upstream = open_upstream
+        self._roster = roster
+        self._resumption = resumption
+        self._session_id = session_id
+        self._handle = ""
+        self._handle_model = ""
+
+    @property
+    def preferred_model(self) -> str:
+        usable = self._candidate_models()
+        return usable[0] if usable else ""
+
+    async def load(self) -> None:
+        """Read the handle a previous connection of this session left."""
+        self._handle_model, self._handle = await self._resumption.load_resumption()
+
+    async def remember(self, model: str, handle: str) -> None:
+        self._handle, self._handle_model = handle, model
+        await self._resumption.save_resumption(model, handle)
+
+    async def open(self, history: History) -> Upstream:
+        """An open upstream: resumed when a handle is kept, otherwise fresh and seeded with ``history()``.
+
+        Raises:
+            LiveUnavailable: no configured model can be used.
+            UpstreamRefused, UpstreamError: connecting failed.
+        """
+        for model in self._candidate_models():
+            handle = self._handle if model == self._handle_model else ""
+            try:
+                upstream = await self._open_upstream(model, handle)
+            except ModelUnavailable:
+                self._roster.mark_gone(model)
+                continue
+            except ResumptionRejected:
+                logger.info("Live session %s: handle rejected; starting fresh from stored history", self._session_id)
+                self._handle = ""
+                upstream = await self._open_upstream(model, "")
+                handle = ""
+            if not handle:
+                await upstream.seed(await history())
+            return upstream
+        raise LiveUnavailable("no Live model is available: " + ", ".join(self._roster.models))
+
+    def _candidate_models(self) -> list[str]:
+        usable = self._roster.usable()
+        if self._handle and self._handle_model in usable:
+            # A handle resumes only on the model that issued it.
+            usable.remove(self._handle_model)
+            usable.insert(0, self._handle_model)
+        return usable
