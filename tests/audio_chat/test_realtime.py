@@ -4,14 +4,19 @@ close 1011, is logged once, and leaves no task, slot or decoder behind."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import statistics
 import time
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
 from django.test import override_settings
 
 from audio_chat.models import ChatSession
-from audio_chat.services import DjangoConversationStore
+from audio_chat.services import DjangoConversationStore, session_create
 from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.speech import spoken_question
 from voice.speech.stt import StreamingTranscriber
@@ -79,3 +84,41 @@ async def test_a_speech_recognition_error_fails_the_connection_cleanly(session, 
     await client.speak(await spoken_question("where is the key"))
     await fails_with_1011(client, failed_at)
     await assert_cleaned_up(session, client)
+
+
+async def test_a_client_flooding_base64_audio_is_held_to_the_byte_limit_and_others_keep_their_pace(
+    session, castle, tmp_path
+) -> None:
+    other = await database_sync_to_async(session_create)(child_age=7, level=castle)
+    canary = await connect_client(other)
+
+    async def canary_turn(number: int) -> float:
+        started = time.monotonic()
+        await canary.ws.send_json_to({"type": "text", "content": f"where is the key {number}"})
+        await canary.until(lambda: len(canary.messages("response")) > number, limit_seconds=20)
+        return time.monotonic() - started
+
+    quiet = [await canary_turn(number) for number in range(2)]
+    with override_settings(AUDIO_ARCHIVE_DIR=str(tmp_path)):
+        flooder = await connect_client(session)
+        frame = json.dumps({"type": "audio_base64", "content": base64.b64encode(b"\x01\x00" * 32_768).decode()})
+        flood_started = time.monotonic()
+
+        async def flood() -> None:
+            for _ in range(400):  # 64 KiB of audio per frame, as fast as the socket takes them
+                await flooder.ws.send_to(text_data=frame)
+                await asyncio.sleep(0)
+
+        flooding = asyncio.create_task(flood())
+        during = [await canary_turn(number) for number in range(2, 5)]
+        await flooding
+        flood_seconds = time.monotonic() - flood_started
+        await flooder.leave()
+    await canary.leave()
+    accepted = sum(path.stat().st_size for path in tmp_path.glob("*.pcm"))
+    allowed = settings.MAX_AUDIO_BYTES_PER_SECOND * (2.0 + flood_seconds)  # the 2 s burst, then the rate
+    print(f"canary turns: quiet {statistics.median(quiet):.2f} s, during the flood {statistics.median(during):.2f} s")
+    assert accepted <= allowed, f"accepted {accepted} bytes of audio in {flood_seconds:.1f} s"
+    assert [m["code"] for m in flooder.messages("error")].count("rate_limited") == 1, "one warning per flood"
+    # Compared with the same client's turns just before, on the same machine: absolute times depend on its load.
+    assert statistics.median(during) < 2 * statistics.median(quiet) + 1.0, "the canary's turns keep their pace"

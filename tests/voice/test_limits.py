@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+import time
 from typing import Any
 
 from tests.voice.fakes import RecordingEngine
@@ -76,3 +80,43 @@ async def test_the_daily_budget_ends_with_friendly_words_then_4029() -> None:
     assert sent == [{"type": "response", "content": TIME_FOR_A_BREAK}]
     assert closed == [4029]
     assert len(engine.calls) == 5, "audio stops reaching the helper once the budget is spent"
+
+
+async def test_base64_audio_pays_the_byte_limit_like_binary_audio() -> None:
+    chat, engine, sent, _ = connection(ConnectionLimits(audio_bytes_per_second=1000, burst_seconds=1))
+    frame = {"type": "audio_base64", "content": base64.b64encode(b"\x01\x00" * 400).decode()}
+    await chat.receive_text(json.dumps(frame))
+    await chat.receive_text(json.dumps(frame))
+    assert [name for name, _ in engine.calls] == ["audio"], "800 bytes fit the 1000-byte burst; 1600 do not"
+    assert [m["code"] for m in sent] == ["rate_limited"]
+
+
+async def test_a_steady_flood_that_lets_some_frames_through_still_closes_4029_with_one_error() -> None:
+    chat, engine, sent, closed = connection(
+        ConnectionLimits(frames_per_second=50, burst_seconds=0.1, flood_seconds=0.3, calm_seconds=0.5)
+    )
+    deadline = time.monotonic() + 1.0
+    while not closed and time.monotonic() < deadline:
+        await chat.receive_bytes(b"\x00\x00" * 320)  # about twice the allowed rate: half get through
+        await asyncio.sleep(0.01)
+    assert closed == [4029]
+    assert len(engine.calls) > 5, "frames within the rate kept reaching the engine during the flood"
+    assert [m["code"] for m in sent] == ["rate_limited"], "one error per flood"
+
+
+async def test_a_new_flood_after_a_calm_gets_its_own_warning() -> None:
+    chat, _, sent, closed = connection(
+        ConnectionLimits(frames_per_second=10, burst_seconds=0.1, flood_seconds=5, calm_seconds=0.05)
+    )
+    for _ in range(2):
+        for _ in range(5):
+            await chat.receive_bytes(b"\x00\x00" * 320)
+        await asyncio.sleep(0.2)
+    assert [m["code"] for m in sent] == ["rate_limited", "rate_limited"]
+    assert closed == []
+
+
+async def test_the_text_frame_limit_counts_bytes_not_characters() -> None:
+    chat, _, _, closed = connection(ConnectionLimits(max_text_frame_bytes=100))
+    await chat.receive_text('{"type":"text","content":"' + "🦄" * 20 + '"}')  # 48 characters, 108 bytes
+    assert closed == [1009]
