@@ -40,9 +40,11 @@ call_command("load_demo_levels", verbosity=0)
 _, key = APIKey.objects.create_key(name="install test")
 client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
 level = {"level": "counting-garden", "child_age": 6}
-session = client.post("/api/sessions/", level, content_type="application/json").json()
+session = client.post("/api/sessions/", level, content_type="application/json", secure=True).json()
 question = {"content": "is it seven?"}
-exchange = client.post(f"/api/sessions/{session['id']}/messages/", question, content_type="application/json")
+exchange = client.post(
+    f"/api/sessions/{session['id']}/messages/", question, content_type="application/json", secure=True
+)
 print(json.dumps(exchange.json()["reply"]))
 """
 

@@ -74,20 +74,22 @@ class OfflineHintBrain:
             return _reply(DIDNT_CATCH, intent="unclear")
         level = context.level
         said_before = [turn.text for turn in history if turn.speaker is Speaker.ASSISTANT]
-        topic = self._topic_asked_about(level.hints, text)
-        attempt = _answer_key(level.answers).check(text)
+        key = _answer_key(level.answers)
+        attempt = key.check(text)
         if attempt is Attempt.RIGHT:
             return _reply(RIGHT_ANSWER[len(said_before) % len(RIGHT_ANSWER)], intent="right_answer")
-        if attempt is Attempt.WRONG and (_answer_key(level.answers).numeric or topic is None):
+        intent = intent_of(text)
+        if attempt is Attempt.NONE and intent is Intent.CELEBRATION:
+            return _reply(CELEBRATION, intent="celebration")
+        if attempt is Attempt.NONE and intent is Intent.GREETING:
+            return _reply(GREETING, intent="greeting")
+        # Only now the sentence embedding: the turns above are recognised by their words alone.
+        topic = self._topic_asked_about(level.hints, text)
+        if attempt is Attempt.WRONG and (key.numeric or topic is None):
             help_text, hint = _general_help(level, said_before)
             return _reply(f"{WRONG_ANSWER} {help_text}", intent="wrong_answer", hint=hint)
-        intent = intent_of(text)
-        if intent is Intent.CELEBRATION:
-            return _reply(CELEBRATION, intent="celebration")
         if intent is Intent.THANKS and topic is None:
             return _reply(THANKS, intent="thanks")
-        if intent is Intent.GREETING:
-            return _reply(GREETING, intent="greeting")
         if intent is Intent.HELP and (topic is None or topic.score < CLEAR_TOPIC_SCORE):
             help_text, hint = _general_help(level, said_before)
             return _reply(help_text, intent="help", hint=hint)
