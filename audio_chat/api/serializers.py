@@ -42,7 +42,7 @@ class HintSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         help_text="What the helper says, gentle to specific: the next step when the child asks about this again.",
     )
-    text = StrictCharField(max_length=1000, required=False, help_text="The first step (kept for older clients).")
+    text = StrictCharField(max_length=1000, required=False)  # the first step; older clients write and read it
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         steps = attrs.get("steps")
