@@ -114,7 +114,9 @@ _GUESS_FRAME = re.compile(
     r"|i guess|could it be|what about|how about)\b"
 )
 # Ways a child reports a count or a result ("I counted 8", "there are 7"): an attempt when it holds a number.
-_REPORT_FRAME = re.compile(r"\b(?:i (?:got|counted|typed|put|have|said)|there are|there is|i see)\b")
+_REPORT_FRAME = re.compile(
+    r"\b(?:i (?:got|counted|typed|put|have|said)|there are|there is|i see|makes?|equals|is all)\b"
+)
 _SHORT = 3  # words: "seven", "is it 7", "cat?" are attempts without a frame
 
 
@@ -151,6 +153,8 @@ class AnswerKey:
             return Attempt.NONE
         said = [word for word in words(text) if word not in FILLERS]
         joined = " ".join(said)
+        if "or" in said and len({word for word in said if word.isdigit()}) > 1:
+            return Attempt.NONE  # "is it 7 or 8?" is a question, not an answer to confirm
         guessing = bool(_GUESS_FRAME.search(joined))
         offered = guessing or len(said) <= _SHORT or bool(_REPORT_FRAME.search(joined))
         for phrase in self.phrases:

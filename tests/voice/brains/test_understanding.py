@@ -69,6 +69,8 @@ CAT = AnswerKey.of(["C A T"])
         (SEVEN, "eight", Attempt.WRONG),
         (SEVEN, "I am seven years old", Attempt.NONE),
         (SEVEN, "what is three plus four", Attempt.NONE),
+        (SEVEN, "is it seven or eight?", Attempt.NONE),
+        (SEVEN, "3 and 4 makes 7", Attempt.RIGHT),
         (SEVEN, "how do I type it", Attempt.NONE),
         (RUG, "I looked under the rug and found it", Attempt.RIGHT),
         (RUG, "is it under the bed", Attempt.WRONG),
