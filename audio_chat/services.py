@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audio_chat.db import db_async
-from audio_chat.models import ChatMessage, ChatSession, Level
+from audio_chat.models import ChatMessage, ChatSession, Level, hint_steps
 from voice.archive import UplinkArchive
 from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
 from voice.protocol import CloseCode
@@ -32,11 +32,16 @@ def level_context(session: ChatSession) -> LevelContext:
     level = session.level
     if level is None:
         return LevelContext(title="", description=session.level_description)
-    hints = tuple(Hint(topic=h["topic"], text=h["text"], examples=tuple(h.get("examples", []))) for h in level.hints)
+    hints = tuple(_hint(h) for h in level.hints)
     description = level.description
     if session.level_description and session.level_description != level.description:
         description = f"{level.description}\n{session.level_description}"
     return LevelContext(title=level.title, description=description, hints=hints, answers=tuple(level.answers))
+
+
+def _hint(stored: dict[str, Any]) -> Hint:
+    first, *more = hint_steps(stored)
+    return Hint(topic=stored["topic"], text=first, examples=tuple(stored.get("examples", [])), more_steps=tuple(more))
 
 
 def conversation_context(session: ChatSession) -> ConversationContext:

@@ -38,7 +38,9 @@ REAL_TIME_RATIO = 1.5
 
 def context_for(slug: str) -> ConversationContext:
     level = next(entry for entry in CATALOG if entry["slug"] == slug)
-    hints = tuple(Hint(h["topic"], h["text"], tuple(h["examples"])) for h in level["hints"])
+    hints = tuple(
+        Hint(h["topic"], h["steps"][0], tuple(h["examples"]), more_steps=tuple(h["steps"][1:])) for h in level["hints"]
+    )
     return ConversationContext(slug, 6, LevelContext(level["title"], level["description"], hints))
 
 

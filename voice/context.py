@@ -21,11 +21,21 @@ class Mode(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Hint:
-    """An authored hint: what it is about, how a child might ask for it, and what to say."""
+    """An authored hint: what it is about, how a child might ask for it, and what to say.
+
+    A hint is a ladder: ``text`` is its gentlest step, ``more_steps`` are said, one at a time and each more
+    specific, when the child asks about the same thing again. A hint written as one text is a one-step ladder.
+    """
 
     topic: str
     text: str
     examples: tuple[str, ...] = ()
+    more_steps: tuple[str, ...] = ()
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """Every step, gentle to specific."""
+        return (self.text, *self.more_steps)
 
 
 @dataclass(frozen=True)

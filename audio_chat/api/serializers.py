@@ -8,7 +8,15 @@ from django.conf import settings
 from django.db import models
 from rest_framework import serializers
 
-from audio_chat.models import MAX_CHILD_AGE, MIN_CHILD_AGE, ChatMessage, ChatSession, Level
+from audio_chat.models import (
+    MAX_CHILD_AGE,
+    MAX_HINT_STEPS,
+    MIN_CHILD_AGE,
+    ChatMessage,
+    ChatSession,
+    Level,
+    hint_steps,
+)
 from voice.context import Mode
 
 
@@ -24,9 +32,31 @@ class StrictCharField(serializers.CharField):
 
 
 class HintSerializer(serializers.Serializer[dict[str, Any]]):
+    """A hint ladder. Write ``steps`` (gentle to specific), or one ``text`` for a one-step ladder; both are read."""
+
     topic = StrictCharField(max_length=200)
     examples = serializers.ListField(child=StrictCharField(max_length=300), max_length=20, required=False, default=list)
-    text = StrictCharField(max_length=1000)
+    steps = serializers.ListField(
+        child=StrictCharField(max_length=1000),
+        min_length=1,
+        max_length=MAX_HINT_STEPS,
+        required=False,
+        help_text="What the helper says, gentle to specific: the next step when the child asks about this again.",
+    )
+    text = StrictCharField(max_length=1000, required=False)  # the first step; older clients write and read it
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        steps = attrs.get("steps")
+        text = attrs.pop("text", None)
+        if steps is None and text is None:
+            raise serializers.ValidationError({"steps": "Give the hint's steps (or one text)."})
+        if steps is not None and text is not None and text != steps[0]:
+            raise serializers.ValidationError({"text": "When both are given, text must be the first step."})
+        return {"topic": attrs["topic"], "examples": attrs.get("examples", []), "steps": steps or [text]}
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        steps = hint_steps(instance)
+        return {"topic": instance["topic"], "examples": instance.get("examples", []), "steps": steps, "text": steps[0]}
 
 
 class LevelSerializer(serializers.ModelSerializer[Level]):

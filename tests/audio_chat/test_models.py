@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from audio_chat.models import ChatSession, Level, validate_hints
-from audio_chat.services import session_create
+from audio_chat.models import ChatSession, Level, hint_steps, validate_hints
+from audio_chat.services import level_context, session_create
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,9 @@ def test_a_session_on_a_catalog_level_takes_its_description() -> None:
         [{"topic": "t"}],
         [{"topic": "t", "text": "x", "extra": 1}],
         [{"topic": "t", "text": "x", "examples": [1]}],
+        [{"topic": "t", "steps": []}],
+        [{"topic": "t", "steps": ["x", 2]}],
+        [{"topic": "t", "steps": ["x"], "text": "y"}],
     ],
 )
 def test_malformed_hints_are_invalid(hints: object) -> None:
@@ -47,3 +50,20 @@ def test_well_formed_hints_are_valid() -> None:
     validate_hints(
         [{"topic": "door", "text": "Find the key.", "examples": ["where is the key"]}, {"topic": "t", "text": "x"}]
     )
+
+
+def test_hint_ladders_and_single_texts_are_both_valid() -> None:
+    validate_hints([{"topic": "door", "steps": ["Look around.", "Look under the rug."]}, {"topic": "t", "text": "x"}])
+
+
+def test_a_single_text_hint_is_a_one_step_ladder() -> None:
+    assert hint_steps({"topic": "t", "text": "x"}) == ["x"]
+    assert hint_steps({"topic": "t", "steps": ["a", "b"]}) == ["a", "b"]
+
+
+def test_the_helper_sees_a_stored_ladder_as_a_hint_with_its_steps() -> None:
+    hints = [{"topic": "door", "examples": ["how?"], "steps": ["Look around.", "Look in the kitchen."]}]
+    level = Level.objects.create(slug="l2", title="L", description="d", hints=hints)
+    hint = level_context(session_create(child_age=6, level=level)).hints[0]
+    assert hint.steps == ("Look around.", "Look in the kitchen.")
+    assert (hint.text, hint.examples) == ("Look around.", ("how?",))

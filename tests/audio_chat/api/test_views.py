@@ -13,7 +13,7 @@ from rest_framework_api_key.models import APIKey
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.services import message_create
 from audio_chat.tokens import check_client_token
-from voice.brains.offline import DIDNT_CATCH
+from voice.brains.offline import BACK_TO_THE_GAME, RIGHT_ANSWER
 
 pytestmark = pytest.mark.django_db
 
@@ -197,13 +197,33 @@ def test_levels_crud(api: APIClient) -> None:
         "slug": "moon-maze",
         "title": "Moon Maze",
         "description": "Find the way out.",
-        "hints": [{"topic": "the exit", "examples": ["where is the exit"], "text": "Follow the stars."}],
+        "hints": [{"topic": "the exit", "examples": ["where is the exit"], "steps": ["Follow the stars.", "Go left."]}],
     }
     assert api.post("/api/levels/", level, format="json").status_code == 201
-    assert api.get("/api/levels/moon-maze/").json()["hints"][0]["text"] == "Follow the stars."
+    hint = api.get("/api/levels/moon-maze/").json()["hints"][0]
+    assert hint == {
+        "topic": "the exit",
+        "examples": ["where is the exit"],
+        "steps": ["Follow the stars.", "Go left."],
+        "text": "Follow the stars.",
+    }
     assert api.patch("/api/levels/moon-maze/", {"title": "Moon Maze 2"}, format="json").json()["title"] == "Moon Maze 2"
     assert api.delete("/api/levels/moon-maze/").status_code == 204
     assert api.get("/api/levels/moon-maze/").status_code == 404
+
+
+def test_a_hint_written_as_one_text_is_stored_as_a_one_step_ladder(api: APIClient) -> None:
+    level = {"slug": "old", "title": "Old", "description": "d", "hints": [{"topic": "t", "text": "Look up."}]}
+    assert api.post("/api/levels/", level, format="json").status_code == 201
+    assert Level.objects.get(slug="old").hints == [{"topic": "t", "examples": [], "steps": ["Look up."]}]
+    assert api.get("/api/levels/old/").json()["hints"][0]["steps"] == ["Look up."]
+
+
+def test_a_level_read_from_the_api_can_be_written_back_unchanged(api: APIClient, castle: Level) -> None:
+    body = api.get(f"/api/levels/{castle.slug}/").json()
+    response = api.put(f"/api/levels/{castle.slug}/", body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["hints"] == body["hints"]
 
 
 @pytest.mark.parametrize(
@@ -214,6 +234,11 @@ def test_levels_crud(api: APIClient) -> None:
         [{"topic": "t"}],
         [{"topic": "t", "text": "x", "examples": "not a list"}],
         [{"topic": "t", "text": "x", "examples": [""]}],
+        [{"topic": "t", "steps": []}],
+        [{"topic": "t", "steps": ["fine", ""]}],
+        [{"topic": "t", "steps": "not a list"}],
+        [{"topic": "t", "steps": ["a", "b"], "text": "not the first step"}],
+        [{"topic": "t", "steps": [f"step {n}" for n in range(11)]}],
     ],
 )
 def test_levels_reject_malformed_hints(api: APIClient, hints) -> None:
@@ -224,9 +249,16 @@ def test_levels_reject_malformed_hints(api: APIClient, hints) -> None:
     assert not Level.objects.filter(slug="bad").exists()
 
 
-def test_a_reply_below_the_similarity_floor_asks_the_child_to_rephrase(api: APIClient, session: ChatSession) -> None:
+def test_a_clearly_heard_message_off_the_topic_is_steered_back(api: APIClient, session: ChatSession) -> None:
     response = api.post(f"/api/sessions/{session.id}/messages/", {"content": "purple submarine taxes"}, format="json")
-    assert response.json()["reply"]["text"] == DIDNT_CATCH
+    assert response.json()["reply"]["text"].startswith(BACK_TO_THE_GAME)
+
+
+def test_a_typed_right_answer_is_confirmed_by_the_offline_tutor(api: APIClient, session: ChatSession) -> None:
+    response = api.post(f"/api/sessions/{session.id}/messages/", {"content": "is it under the rug?"}, format="json")
+    reply = response.json()["reply"]
+    assert reply["text"] in RIGHT_ANSWER
+    assert reply["flags"] == []
 
 
 def test_schema_and_local_docs_are_served(api: APIClient) -> None:
