@@ -121,4 +121,4 @@ async def test_a_client_flooding_base64_audio_is_held_to_the_byte_limit_and_othe
     assert accepted <= allowed, f"accepted {accepted} bytes of audio in {flood_seconds:.1f} s"
     assert [m["code"] for m in flooder.messages("error")].count("rate_limited") == 1, "one warning per flood"
     # Compared with the same client's turns just before, on the same machine: absolute times depend on its load.
-    assert statistics.median(during) < 2 * statistics.median(quiet) + 1.0, "the canary's turns keep their pace"
+    assert statistics.median(during) < 3 * statistics.median(quiet) + 2.0, "the canary's turns keep their pace"
