@@ -8,10 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before the consumers (and the models they import) are imported.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from audio_chat import engines  # noqa: E402
-from audio_chat.routing import websocket_urlpatterns  # noqa: E402
+from audio_chat.routing import WebSocketRouter, websocket_urlpatterns  # noqa: E402
 
 # Each worker loads its models once, at start, instead of on the event loop of the first connection.
 engines.warm_up()
@@ -19,6 +19,6 @@ engines.warm_up()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": WebSocketRouter(websocket_urlpatterns),
     }
 )
