@@ -12,6 +12,9 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from audio_chat import engines  # noqa: E402
 from audio_chat.routing import WebSocketRouter, websocket_urlpatterns  # noqa: E402
+from config.log_filters import scrub_server_logs  # noqa: E402
+
+scrub_server_logs()  # client tokens (?token=) never reach the server's access log
 
 # Each worker loads its models once, at start, instead of on the event loop of the first connection.
 engines.warm_up()

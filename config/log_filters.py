@@ -34,3 +34,19 @@ class ScrubSecretsFilter(logging.Filter):
         elif isinstance(record.args, dict):
             record.args = {key: _scrub_argument(value) for key, value in record.args.items()}
         return True
+
+
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.access", "gunicorn.error")
+
+
+def scrub_server_logs() -> None:
+    """Add the filter to the handlers the ASGI server set up before it imported the application.
+
+    uvicorn logs WebSocket handshakes on ``uvicorn.error`` and HTTP requests on ``uvicorn.access``, with the
+    query string. Filtering its handlers, rather than configuring them again, keeps whatever the operator chose
+    (formats, levels, ``--no-access-log``, ``--log-config``).
+    """
+    for name in SERVER_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(existing, ScrubSecretsFilter) for existing in handler.filters):
+                handler.addFilter(ScrubSecretsFilter())

@@ -186,41 +186,14 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Client tokens travel in WebSocket URLs (?token=) for clients that cannot send a header. Every handler scrubs
-# them, uvicorn's included: its loggers are configured again here, in uvicorn's own format, with the filter added
-# (uvicorn logs WebSocket handshakes on uvicorn.error and HTTP requests on uvicorn.access, query string included).
+# Client tokens travel in WebSocket URLs (?token=) for clients that cannot send a header: every handler scrubs
+# them. The server's own handlers (uvicorn's access and WebSocket lines) get the same filter in config/asgi.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"scrub_secrets": {"()": "config.log_filters.ScrubSecretsFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "uvicorn": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
-        "uvicorn_access": {
-            "()": "uvicorn.logging.AccessFormatter",
-            "fmt": '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s',
-        },
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub_secrets"]},
-        "uvicorn": {
-            "class": "logging.StreamHandler",
-            "formatter": "uvicorn",
-            "stream": "ext://sys.stderr",
-            "filters": ["scrub_secrets"],
-        },
-        "uvicorn_access": {
-            "class": "logging.StreamHandler",
-            "formatter": "uvicorn_access",
-            "stream": "ext://sys.stdout",
-            "filters": ["scrub_secrets"],
-        },
-    },
-    # No level here: uvicorn's --log-level (set before Django starts) stays in force.
-    "loggers": {
-        "uvicorn": {"handlers": ["uvicorn"], "propagate": False},
-        "uvicorn.access": {"handlers": ["uvicorn_access"], "propagate": False},
-    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
