@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,6 +21,8 @@ from audio_chat.models import ChatMessage, ChatSession, Level, hint_steps
 from voice.archive import UplinkArchive
 from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
 from voice.protocol import CloseCode
+
+logger = logging.getLogger(__name__)
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +103,43 @@ def session_rotate_token(session: ChatSession) -> ChatSession:
     return session
 
 
-@transaction.atomic
-def session_delete(session: ChatSession) -> None:
-    """Erase the session and everything stored for it, archived raw audio included."""
+def session_delete(session: ChatSession, *, flush: bool = True) -> None:
+    """Erase the session and everything stored for it, archived raw audio included.
+
+    With ``flush`` (the default) the erased rows are also pushed out of the database's files once the deletion
+    commits (:func:`flush_erased_data`); a caller erasing many sessions passes False and flushes once at the end.
+    """
     # Its sockets close first, so that no turn is stored for a session that no longer exists.
     close_session_sockets(str(session.pk), CloseCode.SESSION_NOT_FOUND)
-    ChatMessage.objects.filter(session=session).delete()
-    if settings.AUDIO_ARCHIVE_DIR:
-        for recording in UplinkArchive.recordings(Path(settings.AUDIO_ARCHIVE_DIR), str(session.pk)):
-            recording.unlink(missing_ok=True)
-    session.delete()
+    with transaction.atomic():
+        ChatMessage.objects.filter(session=session).delete()
+        if settings.AUDIO_ARCHIVE_DIR:
+            for recording in UplinkArchive.recordings(Path(settings.AUDIO_ARCHIVE_DIR), str(session.pk)):
+                recording.unlink(missing_ok=True)
+        session.delete()
+        if flush:
+            transaction.on_commit(flush_erased_data)
+
+
+def flush_erased_data(attempts: int = 5) -> bool:
+    """Make deleted rows unrecoverable from the database files; True when nothing of them is left.
+
+    SQLite (with ``secure_delete``, set in settings) zeroes deleted rows in the database file, but in WAL mode the
+    pages that held them stay in the ``-wal`` file until a checkpoint: ``wal_checkpoint(TRUNCATE)`` copies the
+    zeroed pages into the database and empties the WAL. A reader still inside a transaction can hold the
+    checkpoint back; it is retried, then logged. PostgreSQL needs a VACUUM instead (docs/deployment.md).
+    """
+    if connection.vendor != "sqlite":
+        return True
+    for attempt in range(attempts):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = cursor.fetchone()
+        if not busy:
+            return True
+        time.sleep(0.05 * (attempt + 1))
+    logger.warning("Erased rows may remain in the SQLite WAL: a reader held the checkpoint back %d times", attempts)
+    return False
 
 
 def message_create(

@@ -8,10 +8,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before the consumers (and the models they import) are imported.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from audio_chat import realtime  # noqa: E402
-from audio_chat.routing import websocket_urlpatterns  # noqa: E402
+from audio_chat.routing import WebSocketRouter, websocket_urlpatterns  # noqa: E402
+from config.log_filters import scrub_server_logs  # noqa: E402
+
+scrub_server_logs()  # client tokens (?token=) never reach the server's access log
 
 # Each worker loads its models once, at start, instead of on the event loop of the first connection.
 realtime.warm_up()
@@ -19,6 +22,6 @@ realtime.warm_up()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": WebSocketRouter(websocket_urlpatterns),
     }
 )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +19,7 @@ from audio_chat import realtime
 from audio_chat.models import ChatSession, Level
 from audio_chat.services import session_create
 from audio_chat.tokens import issue_client_token
+from tests import processes
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +61,42 @@ def api(api_key: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")
     return client
+
+
+@dataclass
+class RunningService:
+    """The service under uvicorn with a file database: what `make run` starts."""
+
+    base_url: str
+    folder: Path
+    log: Path
+    api_key: str
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://", 1)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 (our own local server)
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Api-Key {self.api_key}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def running_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    folder = tmp_path_factory.mktemp("service")
+    base_url, process, log = processes.start_service(folder)
+    processes.manage(folder, "load_demo_levels")
+    api_key = processes.manage(folder, "create_api_key", "tests").strip().splitlines()[-1]
+    yield RunningService(base_url, folder, log, api_key)
+    processes.stop(process)

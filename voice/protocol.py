@@ -10,6 +10,7 @@ import base64
 import binascii
 import enum
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -113,6 +114,31 @@ class Auth:
 ClientMessage = TextInput | AudioInput | AudioEnd | Ping | Auth
 
 
+# Text is stored and sent on as UTF-8: a lone surrogate cannot be encoded, and control characters (NUL above all,
+# which PostgreSQL refuses) have no place in what a child types. Tab and line breaks are text.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be accepted (a lone surrogate, a control character), or None when it can.
+
+    The one text rule of the service: the WebSocket ``text`` message and every REST text field apply it.
+    """
+    if found := _LONE_SURROGATE.search(text):
+        return f"contains U+{ord(found.group()):04X}, a lone surrogate, which is not valid Unicode text."
+    if found := _CONTROL_CHARACTER.search(text):
+        return f"contains U+{ord(found.group()):04X}, a control character; only tab and line breaks are allowed."
+    return None
+
+
+def validate_text(text: str, *, field: str = "content") -> str:
+    """``text`` unchanged, or ProtocolError (``invalid_field``) saying what is wrong with it."""
+    if (problem := text_problem(text)) is not None:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"'{field}' {problem}")
+    return text
+
+
 def validate_pcm_frame(pcm: bytes) -> bytes:
     """Check one uplink audio frame: PCM16 must be non-empty, whole samples, and at most 64 KiB."""
     if not pcm:
@@ -157,6 +183,7 @@ def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CH
             content = message.get("content")
             if not isinstance(content, str) or not content.strip():
                 raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a non-empty string.")
+            validate_text(content)
             if len(content) > max_text_chars:
                 raise ProtocolError(
                     ErrorCode.TEXT_TOO_LONG, f"'content' is {len(content)} characters; the limit is {max_text_chars}."

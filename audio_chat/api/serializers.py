@@ -18,16 +18,23 @@ from audio_chat.models import (
     hint_steps,
 )
 from voice.context import Mode
+from voice.protocol import text_problem
 
 
 class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers, booleans and other non-strings instead of converting them."""
+    """A CharField that refuses non-strings instead of converting them, and applies the WebSocket's text rule.
+
+    The rule (:func:`voice.protocol.text_problem`: no lone surrogates, no control characters) runs before DRF's
+    own checks, so REST and WebSocket clients get the same answer for the same text.
+    """
 
     default_error_messages = {"not_a_string": "Must be a string."}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
+        if (problem := text_problem(data)) is not None:
+            raise serializers.ValidationError(f"'{self.field_name}' {problem}")
         return super().to_internal_value(data)
 
 

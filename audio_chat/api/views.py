@@ -12,7 +12,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 
 from audio_chat import brains, health, realtime, services
 from audio_chat.api import serializers as s
+from audio_chat.api.pagination import ClampedLimitOffsetPagination
 from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.tokens import issue_client_token
@@ -149,7 +149,7 @@ class ChatSessionViewSet(
     def messages(self, request: Request, pk: str | None = None) -> Response:
         session = self.get_object()
         if request.method == "GET":
-            paginator = LimitOffsetPagination()
+            paginator = ClampedLimitOffsetPagination()
             page = paginator.paginate_queryset(ChatMessage.objects.filter(session=session), request, view=self)
             return paginator.get_paginated_response(s.ChatMessageSerializer(page, many=True).data)
         serializer = s.MessageCreateSerializer(data=request.data)

@@ -28,3 +28,17 @@ def test_every_model_has_an_admin_list(model: str, demo_levels) -> None:
     client = Client()
     client.force_login(admin)
     assert client.get(f"/admin/audio_chat/{model}/").status_code == 200
+
+
+def test_the_admin_login_locks_an_address_out_after_repeated_wrong_passwords() -> None:
+    User.objects.create_superuser("admin", "admin@example.com", "the-right-password")
+    client = Client()
+    answers = [
+        client.post("/admin/login/", {"username": "admin", "password": f"wrong-{attempt}"}).status_code
+        for attempt in range(30)
+    ]
+    assert answers[0] == 200, "a wrong password first shows the login form again"
+    assert answers[-1] == 429, f"then the address is locked out: {answers}"
+    locked = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": "the-right-password"})
+    assert locked.status_code == 429, "even the right password is refused while locked out"
+    assert "_auth_user_id" not in client.session

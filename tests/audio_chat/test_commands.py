@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -32,3 +33,31 @@ def test_check_engine_loads_the_embedding_model() -> None:
     out = io.StringIO()
     call_command("check_engine", stdout=out)
     assert "Offline engine ready" in out.getvalue()
+
+
+def test_erase_and_purge_leave_no_text_in_the_sqlite_files_of_a_running_server(running_service) -> None:
+    from tests.processes import manage
+
+    secrets = {}
+    for command in ("erase", "purge"):
+        secret = f"Quokka-{command}-{uuid.uuid4().hex}"
+        status, session = running_service.request(
+            "POST", "/api/sessions/", {"child_age": 6, "level_description": "x", "initial_message": secret}
+        )
+        assert status == 201
+        status, _ = running_service.request(
+            "POST", f"/api/sessions/{session['id']}/messages/", {"content": f"the secret is {secret}"}
+        )
+        assert status == 201
+        secrets[command] = (session["id"], secret.encode())
+    files = [running_service.folder / "db.sqlite3", running_service.folder / "db.sqlite3-wal"]
+
+    def stored() -> bytes:
+        return b"".join(path.read_bytes() for path in files if path.exists())
+
+    assert all(secret in stored() for _, secret in secrets.values())
+    manage(running_service.folder, "erase_session", secrets["erase"][0])
+    assert secrets["erase"][1] not in stored()
+    assert secrets["purge"][1] in stored(), "erase_session erased one session only"
+    manage(running_service.folder, "purge_sessions", "--days", "0")
+    assert secrets["purge"][1] not in stored()

@@ -18,14 +18,18 @@ from tests.speech import spoken_question
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
 
+# Predicates are functions, not expressions: Playwright evaluates an expression with eval() in the page, which
+# the page's Content-Security-Policy (script-src 'self') forbids.
+
+
 async def start_chat(
     page: Any, service: Service, level: str = "castle-red-door", query: str = "?processing=off"
 ) -> None:
     await page.goto(service.base_url + "/" + query)
-    await page.wait_for_function("document.querySelectorAll('#level option').length >= 3")
+    await page.wait_for_function("() => document.querySelectorAll('#level option').length >= 3")
     await page.select_option("#level", level)
     await page.click("#start")  # a real gesture, as a child's browser needs to start audio
-    await page.wait_for_function("window.__demo.phase === 'ready'", timeout=30_000)
+    await page.wait_for_function("() => window.__demo.phase === 'ready'", timeout=30_000)
 
 
 async def stats(page: Any) -> dict[str, Any]:
@@ -34,7 +38,7 @@ async def stats(page: Any) -> dict[str, Any]:
 
 async def wait_for_turns(page: Any, count: int, seconds: float = 60) -> None:
     await page.wait_for_function(
-        f"document.querySelectorAll('#conversation li.helper').length >= {count} "
+        f"() => document.querySelectorAll('#conversation li.helper').length >= {count} "
         "&& ['listening', 'offline mode', 'text fallback'].includes(document.querySelector('#status').dataset.state)",
         timeout=seconds * 1000,
     )
@@ -53,7 +57,7 @@ async def test_offline_voice_turn_from_microphone_to_speaker(
     await start_chat(page, offline_service)
     await page.screenshot(path=ARTIFACTS / "offline-listening.png")
     await page.wait_for_function(
-        "document.querySelector('#status').dataset.state === 'helper speaking'", timeout=30_000
+        "() => document.querySelector('#status').dataset.state === 'helper speaking'", timeout=30_000
     )
     await page.screenshot(path=ARTIFACTS / "offline-helper-speaking.png")
     await wait_for_turns(page, 1)
@@ -84,7 +88,7 @@ async def test_speaking_over_the_helper_stops_playback_within_one_render_quantum
     second = await spoken_question("Where is the key?", lead_seconds=0.0, tail_seconds=3.0, seed=3)
     page = await browser_for(write_wav(tmp_path / "barge-in.wav", first + second))
     await start_chat(page, offline_service)
-    await page.wait_for_function("window.__audioChat.stats.interruptedAt !== null", timeout=40_000)
+    await page.wait_for_function("() => window.__audioChat.stats.interruptedAt !== null", timeout=40_000)
     await asyncio.sleep(0.3)
     after_flush = (await stats(page))["player"]
     await asyncio.sleep(0.4)
@@ -107,7 +111,7 @@ async def test_a_reconnect_shows_and_continues_the_stored_conversation(
     await page.evaluate("window.__audioChat.close()")
     await page.reload()
     await page.click("#resume")
-    await page.wait_for_function("window.__demo.phase === 'ready'", timeout=30_000)
+    await page.wait_for_function("() => window.__demo.phase === 'ready'", timeout=30_000)
     assert (await page.evaluate("window.__demo.connection.history_message_count")) >= 2
     assert await page.locator("#conversation li.helper").count() >= 1, "the stored conversation is shown"
     await page.fill("#text", "How do I use the key?")
@@ -153,3 +157,32 @@ async def test_live_mode_against_the_emulator(browser_for, live_service: Service
     windows = window_correlations(question, received)
     assert correlation(question, received) > 0.9, f"the page captured the microphone faithfully: {windows}"
     assert np.isfinite(player["played"])
+
+
+async def test_the_page_works_under_its_content_security_policy(
+    browser_for, offline_service: Service, tmp_path: Path
+) -> None:
+    page = await browser_for(write_wav(tmp_path / "quiet.wav", bytes(32_000)))
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    await page.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (event) => window.__cspViolations.push(event.violatedDirective + ' ' + event.blockedURI));"
+    )
+    response = await page.goto(offline_service.base_url + "/?processing=off")
+    assert response is not None
+    headers = await response.all_headers()
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "microphone=(self)" in headers["permissions-policy"]
+    # Start: the microphone, both AudioWorklet modules and the WebSocket; then a typed turn and its reply.
+    await start_chat(page, offline_service)
+    await page.fill("#text", "how do I open the red door")
+    await page.press("#text", "Enter")
+    await wait_for_turns(page, 1)
+    assert (await page.inner_text("#conversation li.helper")).startswith("The red door needs a key.")
+    assert await page.evaluate("window.__cspViolations") == []
+    assert violations == []

@@ -83,3 +83,19 @@ def test_server_messages_carry_their_type() -> None:
 
 def test_the_spec_lists_every_close_code_of_the_design() -> None:
     assert set(protocol.protocol_spec()["closeCodes"].values()) == {1009, 1011, 4004, 4010, 4029, 4401, 4403}
+
+
+@pytest.mark.parametrize(
+    ("escaped", "named"),
+    [("\\ud800", "U+D800"), ("\\udfff", "U+DFFF"), ("\\u0000", "U+0000"), ("\\u001b", "U+001B"), ("\\u0085", "U+0085")],
+)
+def test_text_with_a_lone_surrogate_or_a_control_character_is_refused(escaped: str, named: str) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        decode_client_message('{"type": "text", "content": "open ' + escaped + ' the door"}')
+    assert refused.value.code == ErrorCode.INVALID_FIELD
+    assert named in refused.value.message
+
+
+def test_tabs_line_breaks_and_emoji_are_text() -> None:
+    said = "open\tthe\r\ndoor \U0001f511 please"
+    assert decode_client_message(json.dumps({"type": "text", "content": said})) == TextInput(said)

@@ -20,6 +20,14 @@ from voice.redaction import redact
         ("my name is Lily and I'm stuck", "my name is [name] and I'm stuck"),
         ("I'm called Tom", "I'm called [name]"),
         ("hi call me Bob", "hi call me [name]"),
+        (
+            "my name is Emma Johnson and I go to Oak Street Elementary",
+            "my name is [name] and I go to [school]",
+        ),
+        ("call me Emma Johnson", "call me [name]"),
+        ("I'm Emma Johnson", "I'm [name]"),
+        ("i go to lincoln middle school", "i go to [school]"),
+        ("my number is nine one two, four four five, six seven eight nine", "my number is [phone number]"),
     ],
 )
 def test_personal_details_become_placeholders(said: str, stored: str) -> None:
@@ -34,6 +42,10 @@ def test_personal_details_become_placeholders(said: str, stored: str) -> None:
         "I have 2 keys and 3 doors",
         "level 12 is hard",
         "call the dog",
+        "I'm stuck on level three",
+        "my name is on the door",
+        "I go to school every day",
+        "one two three four five six seven eight nine ten",
     ],
 )
 def test_ordinary_game_talk_is_left_alone(said: str) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 from django.utils import timezone
 
 from audio_chat.models import ChatSession
-from audio_chat.services import session_delete
+from audio_chat.services import flush_erased_data, session_delete
 
 
 class Command(BaseCommand):
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         old = ChatSession.objects.filter(updated_at__lt=cutoff)
         count = 0
         for session in old.iterator():
-            session_delete(session)
+            session_delete(session, flush=False)
             count += 1
+        if count:
+            transaction.on_commit(flush_erased_data)  # at once, unless a caller's transaction is still open
         self.stdout.write(f"Purged {count} sessions untouched for more than {days} days.")
