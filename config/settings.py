@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import django_stubs_ext
 import environ
@@ -170,6 +171,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Django's own DEBUG console handler would print every django.request warning a second time (the root prints it).
+LOGGING["loggers"] = {**cast(dict[str, Any], LOGGING.get("loggers", {})), "django": {"handlers": [], "propagate": True}}
 
 # --- The helper -----------------------------------------------------------------------------------
 GEMINI_API_KEY: str = env.str("GEMINI_API_KEY", default="")
