@@ -29,7 +29,9 @@ async def offline_browser_page(browser_for: Any, tmp_path: Path) -> tuple[Any, l
     return page, outside
 
 
-@pytest.mark.parametrize(("path", "rendered"), [("/api/redoc/", ".api-content h1"), ("/api/docs/", ".swagger-ui .title")])
+@pytest.mark.parametrize(
+    ("path", "rendered"), [("/api/redoc/", ".api-content h1"), ("/api/docs/", ".swagger-ui .title")]
+)
 async def test_the_api_docs_render_with_the_network_blocked(
     browser_for: Any, offline_service: Service, tmp_path: Path, path: str, rendered: str
 ) -> None:
