@@ -48,7 +48,7 @@ class TalkError(Exception):
     """A failure the user can act on, printed as one line without a traceback."""
 
 
-def server_message(body: bytes) -> str:
+def server_message(body: bytes | bytearray) -> str:
     """The server's own words from an error body: DRF's ``detail``, or the field errors, or the raw text."""
     try:
         payload = json.loads(body)

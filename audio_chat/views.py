@@ -65,6 +65,6 @@ class LocalRedocView(SpectacularRedocView):
 
     @extend_schema(exclude=True)  # as drf-spectacular's own get: the page is not part of the API
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().get(request, *args, **kwargs)
+        response: Response = super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]
         response["Content-Security-Policy"] = LOCAL_ONLY_POLICY
         return response

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.timeout(300)
 def readme_block(heading: str, index: int = 0) -> str:
     """The bash code block number ``index`` under the README's ``## heading``."""
     section = README.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```bash\n(.*?)```", section, re.S)[index]
+    blocks: list[str] = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return blocks[index]
 
 
 def make_recipe(target: str) -> list[str]:
