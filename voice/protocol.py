@@ -272,4 +272,6 @@ def protocol_spec() -> dict[str, Any]:
         "errorCodes": {e.name: e.value for e in ErrorCode},
         "audioFormats": AUDIO_FORMATS,
         "maxAudioFrameBytes": MAX_AUDIO_FRAME_BYTES,
+        # What a client sends per audio frame (20-100 ms is recommended): small frames keep the reply quick.
+        "uplinkFrameMs": 20,
     }

@@ -16,11 +16,30 @@ pytestmark = pytest.mark.django_db
 
 def test_loading_the_demo_catalog_twice_leaves_one_copy_with_hints() -> None:
     call_command("load_demo_levels", stdout=io.StringIO())
-    Level.objects.filter(slug="cloud-jump").update(title="changed")
     call_command("load_demo_levels", stdout=io.StringIO())
     assert 3 <= Level.objects.count() <= 4
-    assert Level.objects.get(slug="cloud-jump").title == "Cloud Jump"
     assert all(level.hints and all(h["examples"] for h in level.hints) for level in Level.objects.all())
+
+
+def test_loading_the_demo_catalog_keeps_an_edited_level_and_says_so() -> None:
+    call_command("load_demo_levels", stdout=io.StringIO())
+    Level.objects.filter(slug="cloud-jump").update(title="My cloud level")
+    Level.objects.filter(slug="castle-red-door").delete()
+    out = io.StringIO()
+    call_command("load_demo_levels", stdout=out)
+    assert Level.objects.get(slug="cloud-jump").title == "My cloud level"
+    assert Level.objects.filter(slug="castle-red-door").exists(), "a missing demo level is created again"
+    assert "1 created" in out.getvalue()
+    assert "kept as they are (cloud-jump;" in out.getvalue()
+
+
+def test_loading_the_demo_catalog_with_reset_restores_an_edited_level() -> None:
+    call_command("load_demo_levels", stdout=io.StringIO())
+    Level.objects.filter(slug="cloud-jump").update(title="My cloud level")
+    out = io.StringIO()
+    call_command("load_demo_levels", "--reset", stdout=out)
+    assert Level.objects.get(slug="cloud-jump").title == "Cloud Jump"
+    assert "1 reset to the catalog (cloud-jump)" in out.getvalue()
 
 
 def test_create_api_key_prints_a_working_key() -> None:

@@ -1,14 +1,19 @@
-"""The command-line client's WAV input."""
+"""The command-line client: its WAV input and how it reports failures."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import sys
+import threading
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from audio_chat.talk import read_wav_as_16k_mono
+from audio_chat.talk import main, read_wav_as_16k_mono, server_message
+from tests.processes import free_port
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int, channels: int, width: int) -> None:
@@ -34,3 +39,51 @@ def test_24_bit_wav_is_refused_clearly(tmp_path: Path) -> None:
     write_wav(tmp_path / "in.wav", np.zeros(300, np.uint8), 16000, 1, 3)
     with pytest.raises(SystemExit, match="24-bit"):
         read_wav_as_16k_mono(tmp_path / "in.wav")
+
+
+class RefusingHandler(http.server.BaseHTTPRequestHandler):
+    """Refuses every request the way the REST API refuses a missing key."""
+
+    def do_POST(self) -> None:
+        body = json.dumps({"detail": "An API key is required."}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_http_error_prints_the_servers_message_in_one_line_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setattr(sys, "argv", ["talk", "--text", "hi", "--api-key", "wrong", "--base-url", base_url])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        server.shutdown()
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert error == f"error: POST {base_url}/api/sessions/ failed: HTTP 403: An API key is required.\n"
+
+
+def test_an_unreachable_service_is_one_line_that_says_what_to_do(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["talk", "--text", "hi", "--base-url", f"http://127.0.0.1:{free_port()}"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "is the service running? make run" in error
+
+
+def test_field_errors_are_named_with_their_messages() -> None:
+    body = json.dumps({"level": ["Object with slug=nope does not exist."], "child_age": ["Too young."]}).encode()
+    assert server_message(body) == "level: Object with slug=nope does not exist.; child_age: Too young."

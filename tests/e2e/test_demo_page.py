@@ -38,8 +38,8 @@ async def stats(page: Any) -> dict[str, Any]:
 
 async def wait_for_turns(page: Any, count: int, seconds: float = 60) -> None:
     await page.wait_for_function(
-        f"() => document.querySelectorAll('#conversation li.helper').length >= {count} "
-        "&& ['listening', 'offline mode', 'text fallback'].includes(document.querySelector('#status').dataset.state)",
+        f"() => document.querySelectorAll('#conversation li.helper:not(.pending)').length >= {count} "
+        "&& ['listening', 'ready'].includes(document.querySelector('#status').dataset.state)",
         timeout=seconds * 1000,
     )
 
@@ -125,6 +125,7 @@ async def test_the_page_works_at_360_px_wide(browser_for, offline_service: Servi
     page = await browser_for(write_wav(tmp_path / "quiet.wav", bytes(32_000)), viewport={"width": 360, "height": 740})
     await start_chat(page, offline_service)
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    await page.uncheck("#hands-free")  # hold-to-talk shows the big button
     box = await page.locator("#talk").bounding_box()
     assert box is not None and box["height"] >= 48
     await page.screenshot(path=ARTIFACTS / "narrow-360.png", full_page=True)

@@ -6,17 +6,28 @@
 //   await client.startMicrophone();      // hands-free; client.setTalking(false/true) for push-to-talk
 //   client.sendText("Where is the key?");
 //
-// Events (CustomEvent, data in `detail`): connection, status {state, label}, caption {speaker, text, final},
-// response {text}, interrupted, turn {interrupted}, error {code, message}, closed {code}.
-import { ClientMessageTypes, CloseCodes, ServerMessageTypes, StatusStates } from "./protocol.js";
+// Events (CustomEvent, data in `detail`): connection, status {state}, caption {speaker, text, final},
+// response {text}, interrupted, turn {interrupted}, error {code, message}, closed {code, final, byUser},
+// microphone {on}.
+import {
+  AudioFormats,
+  ClientMessageTypes,
+  CloseCodes,
+  ServerMessageTypes,
+  StatusStates,
+  UplinkFrameMs,
+} from "./protocol.js";
 
 const here = new URL(".", import.meta.url);
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
+// A connection that stayed up this long was healthy: the next drop starts the retries afresh.
+const HEALTHY_AFTER_MS = 10_000;
 const FINAL_CLOSE_CODES = new Set(Object.values(CloseCodes).filter((code) => code >= 4000));
 
 export const ClientStatus = Object.freeze({
   CONNECTING: "connecting",
   LISTENING: "listening",
+  READY: "ready", // connected, microphone off or held back (push-to-talk): type, or hold to talk
   HELPER_SPEAKING: "helper speaking",
   RECONNECTING: "reconnecting",
   TEXT_FALLBACK: "text fallback",
@@ -25,14 +36,21 @@ export const ClientStatus = Object.freeze({
 });
 
 export class AudioChatClient extends EventTarget {
-  constructor({ preRollMs = 150, frameMs = 20, audioProcessing = true, reconnect = true } = {}) {
+  constructor({
+    preRollMs = 150,
+    frameMs = UplinkFrameMs,
+    audioProcessing = true,
+    reconnect = true,
+    healthyAfterMs = HEALTHY_AFTER_MS,
+  } = {}) {
     super();
-    this.options = { preRollMs, frameMs, audioProcessing, reconnect };
+    this.options = { preRollMs, frameMs, audioProcessing, reconnect, healthyAfterMs };
     this.socket = null;
     this.mode = null;
     this.talking = true;
     this.stats = { framesSent: 0, bytesSent: 0, player: {}, interruptedAt: null, captureRate: null };
     this.status = ClientStatus.DISCONNECTED;
+    this.failedAttempts = 0; // consecutive connections that dropped before they were healthy
   }
 
   emit(type, detail = {}) {
@@ -47,28 +65,36 @@ export class AudioChatClient extends EventTarget {
   }
 
   idleStatus() {
+    if (!this.capture || !this.talking) return ClientStatus.READY;
     if (this.mode === "offline") return ClientStatus.OFFLINE_MODE;
     if (this.fallback) return ClientStatus.TEXT_FALLBACK;
     return ClientStatus.LISTENING;
+  }
+
+  // True while the socket is open: text can be sent.
+  get connected() {
+    return Boolean(this.socket) && this.socket.readyState === WebSocket.OPEN;
   }
 
   // Open the socket; resolves with the server's `connection` message.
   async connect({ websocketPath, token }) {
     this.target = { websocketPath, token };
     this.closedByUser = false;
+    this.failedAttempts = 0;
     await this.ensurePlayer();
-    return this.open(0);
+    return this.open(false);
   }
 
-  open(attempt) {
+  open(retrying) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const url = `${scheme}://${location.host}${this.target.websocketPath}?token=${encodeURIComponent(this.target.token)}`;
-    this.setStatus(attempt ? ClientStatus.RECONNECTING : ClientStatus.CONNECTING);
+    this.setStatus(retrying ? ClientStatus.RECONNECTING : ClientStatus.CONNECTING);
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     return new Promise((resolve, reject) => {
       let opened = false;
+      let healthyTimer = null;
       socket.onmessage = (event) => {
         if (typeof event.data !== "string") return this.play(event.data);
         const message = JSON.parse(event.data);
@@ -77,20 +103,30 @@ export class AudioChatClient extends EventTarget {
           this.mode = message.mode;
           this.fallback = message.mode === "text";
           this.setStatus(this.idleStatus());
+          healthyTimer = setTimeout(() => {
+            this.failedAttempts = 0;
+          }, this.options.healthyAfterMs);
           this.emit("connection", message);
           resolve(message);
         }
         this.handle(message);
       };
       socket.onclose = (event) => {
-        this.emit("closed", { code: event.code });
-        if (!opened) reject(new Error(`connection closed (${event.code})`));
+        clearTimeout(healthyTimer);
+        if (socket !== this.socket) return; // an older socket, already replaced
         const retry = this.options.reconnect && !this.closedByUser && !FINAL_CLOSE_CODES.has(event.code);
-        if (retry && attempt < RETRY_DELAYS_MS.length) {
+        const attempt = this.failedAttempts;
+        const willRetry = retry && attempt < RETRY_DELAYS_MS.length;
+        this.emit("closed", { code: event.code, final: !willRetry, byUser: this.closedByUser });
+        if (!opened) reject(new ConnectionClosedError(event.code));
+        if (willRetry) {
+          this.failedAttempts = attempt + 1;
+          this.stats.reconnects = (this.stats.reconnects || 0) + 1;
           this.setStatus(ClientStatus.RECONNECTING);
-          setTimeout(() => this.open(attempt + 1).catch(() => {}), RETRY_DELAYS_MS[attempt]);
+          this.retryTimer = setTimeout(() => this.open(true).catch(() => {}), RETRY_DELAYS_MS[attempt]);
         } else {
           this.setStatus(ClientStatus.DISCONNECTED);
+          this.releaseMicrophone(); // nothing will carry the audio any more
         }
       };
     });
@@ -131,7 +167,7 @@ export class AudioChatClient extends EventTarget {
 
   async ensurePlayer() {
     if (this.player) return;
-    this.playContext = new AudioContext({ sampleRate: 24000 });
+    this.playContext = new AudioContext({ sampleRate: AudioFormats.output.sample_rate });
     if (this.playContext.state !== "running") await this.playContext.resume();
     await this.playContext.audioWorklet.addModule(new URL("player-worklet.js", here));
     this.player = new AudioWorkletNode(this.playContext, "audio-chat-player", {
@@ -159,6 +195,9 @@ export class AudioChatClient extends EventTarget {
 
   async startMicrophone() {
     if (this.capture) return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw new Error("this browser offers no microphone here (it needs https or localhost)");
+    }
     const processing = this.options.audioProcessing;
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing },
@@ -170,11 +209,13 @@ export class AudioChatClient extends EventTarget {
     await this.captureContext.audioWorklet.addModule(new URL("capture-worklet.js", here));
     const source = this.captureContext.createMediaStreamSource(this.stream);
     this.capture = new AudioWorkletNode(this.captureContext, "audio-chat-capture", {
-      processorOptions: { targetRate: 16000, frameMs: this.options.frameMs },
+      processorOptions: { targetRate: AudioFormats.input.sample_rate, frameMs: this.options.frameMs },
     });
     this.capture.port.onmessage = (event) => this.sendAudio(event.data);
     source.connect(this.capture);
     this.capture.connect(this.captureContext.destination); // keeps the node pulled; it outputs silence
+    this.emit("microphone", { on: true });
+    if (this.status !== ClientStatus.HELPER_SPEAKING) this.setStatus(this.idleStatus());
   }
 
   sendAudio(frame) {
@@ -188,14 +229,25 @@ export class AudioChatClient extends EventTarget {
   setTalking(talking) {
     if (this.talking && !talking) this.sendJson({ type: ClientMessageTypes.AUDIO_END });
     this.talking = talking;
+    if (this.status !== ClientStatus.HELPER_SPEAKING && this.connected) this.setStatus(this.idleStatus());
   }
 
   async stopMicrophone() {
     if (!this.capture) return;
     this.sendJson({ type: ClientMessageTypes.AUDIO_END });
-    this.stream.getTracks().forEach((track) => track.stop());
-    await this.captureContext.close();
+    await this.releaseMicrophone();
+  }
+
+  // The microphone off at once (no frame is sent after this), the device released.
+  async releaseMicrophone() {
+    if (!this.capture) return;
+    const capture = this.capture;
+    const context = this.captureContext;
     this.capture = null;
+    capture.port.onmessage = null;
+    this.stream.getTracks().forEach((track) => track.stop());
+    this.emit("microphone", { on: false });
+    await context.close();
   }
 
   // --- text ----------------------------------------------------------------------------------
@@ -210,11 +262,21 @@ export class AudioChatClient extends EventTarget {
     return true;
   }
 
+  // Stop: microphone off, socket closed, no reconnect. The session lives on: connect() again continues it.
   async close() {
     this.closedByUser = true;
+    clearTimeout(this.retryTimer);
     await this.stopMicrophone();
     if (this.socket) this.socket.close(1000);
     if (this.playContext) await this.playContext.close();
     this.player = null;
+    this.playContext = null;
+  }
+}
+
+export class ConnectionClosedError extends Error {
+  constructor(code) {
+    super(`connection closed (${code})`);
+    this.code = code;
   }
 }

@@ -1,12 +1,14 @@
 // Microphone capture: any device rate and channel count in, 16 kHz mono PCM16 frames out.
 // Mixes to mono, low-pass filters (windowed sinc) below the new Nyquist, resamples by fractional
 // interpolation, clamps to [-1, 1] and posts Int16 frames of `frameMs` as transferable buffers.
+import { AudioFormats, UplinkFrameMs } from "./protocol.js";
+
 class CaptureProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const settings = (options && options.processorOptions) || {};
-    this.targetRate = settings.targetRate || 16000;
-    this.frame = new Int16Array(Math.round((this.targetRate * (settings.frameMs || 20)) / 1000));
+    this.targetRate = settings.targetRate || AudioFormats.input.sample_rate;
+    this.frame = new Int16Array(Math.round((this.targetRate * (settings.frameMs || UplinkFrameMs)) / 1000));
     this.framePosition = 0;
     this.step = sampleRate / this.targetRate; // input samples per output sample
     this.taps = this.lowPass(this.step > 1.0001 ? 63 : 1, Math.min(0.5, (0.45 * this.targetRate) / sampleRate));

@@ -64,3 +64,5 @@ export const AudioFormats = Object.freeze({
 });
 
 export const MaxAudioFrameBytes = Object.freeze(65536);
+
+export const UplinkFrameMs = Object.freeze(20);
