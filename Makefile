@@ -48,8 +48,7 @@ run: venv system-deps
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py check_engine
 	@echo "audio-chat on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) \
-		--ws websockets-sansio --ws-per-message-deflate false
+	DEBUG=$${DEBUG:-true} $(BIN)/python -m config.serve --host $(HOST) --port $(PORT)
 
 lint: venv
 	$(BIN)/ruff check .

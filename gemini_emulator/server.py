@@ -522,7 +522,8 @@ class _LiveConnection:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         self.conversation.history.append(("model", reply.delivered_text()))
-        self.record.turns[-1]["interrupted"] = "true"
+        if self.record.turns:  # an interruption can come before any turn was recorded
+            self.record.turns[-1]["interrupted"] = "true"
         await self.send({"serverContent": {"interrupted": True}})
         await self.send({"serverContent": {"turnComplete": True}, "usageMetadata": self._usage(reply)})
         reply.turn_complete = True

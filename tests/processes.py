@@ -61,8 +61,7 @@ def start_service(folder: Path, extra_env: dict[str, str] | None = None) -> tupl
     log = folder / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--ws", "websockets", "--ws-per-message-deflate", "false"],
+            [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
     wait_for_http(f"http://127.0.0.1:{port}/api/health/", process=process)

@@ -69,8 +69,7 @@ def start_service(tmp: Path, extra_env: dict[str, str]) -> tuple[Service, subpro
     port = free_port()
     log = (tmp / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--ws-per-message-deflate", "false"],
+        [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     wait_for_http(f"http://127.0.0.1:{port}/api/health/")

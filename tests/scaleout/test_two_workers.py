@@ -51,7 +51,7 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
 def start_worker(env: dict[str, str], logs: Path) -> tuple[int, subprocess.Popen[bytes]]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=(logs / f"worker-{port}.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     return port, process
