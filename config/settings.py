@@ -8,6 +8,8 @@ import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from voice.speech.native_threads import UnsafeNumericThreads, check_blas_threads, pin_blas_threads
+
 # Lets admin classes and querysets be subscripted at run time (ModelAdmin[Level]) for the type checker.
 django_stubs_ext.monkeypatch()
 
@@ -199,6 +201,12 @@ CLIENT_TOKEN_TTL_SECONDS: int = env.int("CLIENT_TOKEN_TTL_SECONDS", default=3600
 MAX_TEXT_MESSAGE_CHARS: int = env.int("MAX_TEXT_MESSAGE_CHARS", default=2000)
 
 # --- The offline engine (speech in and out without any cloud) ----------------------------------------
+# Before anything loads numpy: a multi-threaded OpenBLAS deadlocks when the process forks mid-multiply.
+pin_blas_threads()
+try:
+    check_blas_threads()
+except UnsafeNumericThreads as unsafe:
+    raise ImproperlyConfigured(str(unsafe)) from None
 OFFLINE_VOICE: str = env.str("OFFLINE_VOICE", default="joe")  # "joe" (neural) or "espeak"
 SPEAKING_RATE: float = env.float("SPEAKING_RATE", default=0.9)  # 1.0 is the voice's own pace; children like slower
 VAD_AGGRESSIVENESS: int = env.int("VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
