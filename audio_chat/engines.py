@@ -69,6 +69,7 @@ def warm_up() -> None:
     """Load the offline models before the first connection, so none is loaded on the event loop."""
     shared_embedder().encode(["hello"])
     offline_voice()
+    shared_decoder_pool(settings.STT_DECODERS).start()
 
 
 # Live models that answered "not found" in this process; they are skipped from then on.

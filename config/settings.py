@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -212,7 +213,10 @@ SPEAKING_RATE: float = env.float("SPEAKING_RATE", default=0.9)  # 1.0 is the voi
 VAD_AGGRESSIVENESS: int = env.int("VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
 VAD_ONSET_MS: int = env.int("VAD_ONSET_MS", default=120)
 VAD_HANGOVER_MS: int = env.int("VAD_HANGOVER_MS", default=300)
-STT_DECODERS: int = env.int("STT_DECODERS", default=3)  # about 90 MB each, shared by all connections
+# Whisper worker processes (about 150 MB each) shared by all connections; one per core by default.
+STT_DECODERS: int = env.int("STT_DECODERS", default=0) or max(1, os.cpu_count() or 1)
+# Health: probe recognition through a worker at most this often (seconds); a failure stays visible a minute.
+ENGINE_PROBE_SECONDS: float = env.float("ENGINE_PROBE_SECONDS", default=10.0)
 REPLY_LEAD_SECONDS: float = env.float("REPLY_LEAD_SECONDS", default=0.3)
 
 # --- Gemini Live ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Streaming speech-to-text: Whisper tiny.en in a pool of worker processes, off the event loop and the GIL.
 
-While the child talks, the growing utterance is re-decoded now and then for partial captions (only when a
-worker is idle, so partials never delay anyone's final transcript); at the end of speech the whole
+While the child talks, the growing utterance is re-decoded now and then for partial captions (only while a
+worker stays free besides, so partials rarely delay anyone's final transcript); at the end of speech the whole
 utterance is decoded once more for the final transcript.
 """
 
@@ -93,15 +93,24 @@ class DecoderPool:
         for warmed in [pool.submit(_transcribe_in_worker, PROBE_PCM) for _ in range(self.size)]:
             warmed.result(timeout)
 
+    def workers_alive(self) -> bool:
+        """No worker process that was started has died (a pool that has not started any counts as alive)."""
+        with self._lock:
+            if self._executor is None:
+                return True
+            processes = dict(self._executor._processes or {})
+        return all(process.is_alive() for process in processes.values())
+
     def worker_pids(self) -> list[int]:
         with self._lock:
             # ProcessPoolExecutor keeps its processes by pid; there is no public accessor.
             return list(self._executor._processes or {}) if self._executor is not None else []
 
     @property
-    def has_idle_worker(self) -> bool:
+    def has_room_for_a_partial(self) -> bool:
+        """A worker is idle, and one stays free for a final transcript (partials are only captions)."""
         with self._lock:
-            return self._in_flight < self.size
+            return self._in_flight < max(1, self.size - 1)
 
     def _submit(self, pcm: bytes) -> Future[Transcript]:
         try:
@@ -159,9 +168,10 @@ class DecoderPool:
         """``ok`` when a worker transcribes a second of audio in time, else the reason (blocking)."""
         with self._lock:
             started = self._executor is not None
-        if not started:
-            return "error: the speech-recognition workers are not running"
         try:
+            if not started:  # a process that never warmed up (a management command, a test): start them now
+                self.start()
+                return "ok"
             future = self._pool().submit(_transcribe_in_worker, PROBE_PCM)
             future.result(timeout)
         except BrokenProcessPool:
@@ -210,7 +220,7 @@ class StreamingTranscriber:
             raise RuntimeError("feed() before start()")
         self._audio.extend(pcm)
         idle = self._partial_task is None or self._partial_task.done()
-        if idle and len(self._audio) - self._decoded_up_to >= self._partial_every and self._pool.has_idle_worker:
+        if idle and len(self._audio) - self._decoded_up_to >= self._partial_every and self._pool.has_room_for_a_partial:
             self._decoded_up_to = len(self._audio)
             self._partial_task = asyncio.create_task(self._decode_partial(bytes(self._audio)))
         partial, self._unsent_partial = self._unsent_partial, None
