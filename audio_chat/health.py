@@ -61,7 +61,7 @@ def offline_engine() -> str:
     """``ok``, or why the offline engine cannot answer in time: its workers are gone, a recent turn was
     not transcribed in time, or a probe (a second of audio through a real worker, at most every
     ``ENGINE_PROBE_SECONDS``) failed."""
-    global _last_probe  # noqa: PLW0603 (one cached probe result per process)
+    global _last_probe
     pool = shared_decoder_pool(settings.STT_DECODERS)
     if not pool.workers_alive():
         return "error: a speech-recognition worker stopped"

@@ -95,9 +95,8 @@ def child_test_set(questions: tuple[str, ...] = QUESTIONS, voices: tuple[Voice, 
     return clips
 
 
-_NUMBERS = dict(
-    enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split())
-)
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
+_NUMBERS = dict(enumerate(_NUMBER_WORDS))
 
 
 def normalise_words(text: str) -> list[str]:

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from voice.speech.whisper import SAMPLE_RATE, Transcript, WhisperRecognizer
+from voice.speech.whisper import SAMPLE_RATE, Transcript, WhisperRecognizer, check_installed
 from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ _worker_recognizer: WhisperRecognizer | None = None
 
 
 def _load_in_worker(threads: int) -> None:
-    global _worker_recognizer  # noqa: PLW0603 (one model per worker process, loaded once by the initializer)
+    global _worker_recognizer
     _worker_recognizer = WhisperRecognizer(threads=threads)
 
 
@@ -88,7 +88,12 @@ class DecoderPool:
             return self._executor
 
     def start(self, timeout: float = 120.0) -> None:
-        """Start every worker and load its model now (blocking), instead of at the first question."""
+        """Start every worker and load its model now (blocking), instead of at the first question.
+
+        Raises:
+            RecognizerMissing: the model or its runtime is not installed (said here, not in a worker).
+        """
+        check_installed()
         pool = self._pool()
         for warmed in [pool.submit(_transcribe_in_worker, PROBE_PCM) for _ in range(self.size)]:
             warmed.result(timeout)
@@ -106,11 +111,11 @@ class DecoderPool:
             # ProcessPoolExecutor keeps its processes by pid; there is no public accessor.
             return list(self._executor._processes or {}) if self._executor is not None else []
 
-    @property
-    def has_room_for_a_partial(self) -> bool:
-        """A worker is idle, and one stays free for a final transcript (partials are only captions)."""
+    def has_room_for_a_partial(self, *, first: bool) -> bool:
+        """A worker is idle and, unless this is an utterance's first caption, one more stays free for a final
+        transcript (later partials are only captions; the first tells the child they are heard)."""
         with self._lock:
-            return self._in_flight < max(1, self.size - 1)
+            return self._in_flight < (self.size if first else max(1, self.size - 1))
 
     def _submit(self, pcm: bytes) -> Future[Transcript]:
         try:
@@ -220,7 +225,8 @@ class StreamingTranscriber:
             raise RuntimeError("feed() before start()")
         self._audio.extend(pcm)
         idle = self._partial_task is None or self._partial_task.done()
-        if idle and len(self._audio) - self._decoded_up_to >= self._partial_every and self._pool.has_room_for_a_partial:
+        due = len(self._audio) - self._decoded_up_to >= self._partial_every
+        if idle and due and self._pool.has_room_for_a_partial(first=not self._partial):
             self._decoded_up_to = len(self._audio)
             self._partial_task = asyncio.create_task(self._decode_partial(bytes(self._audio)))
         partial, self._unsent_partial = self._unsent_partial, None

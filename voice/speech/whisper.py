@@ -50,6 +50,15 @@ def model_dir() -> Path:
     return path
 
 
+def check_installed() -> None:
+    """Raises RecognizerMissing (with what to install) unless the model and its runtime are installed."""
+    model_dir()
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError:
+        raise RecognizerMissing("pip install ctranslate2 to recognise speech with Whisper.") from None
+
+
 def _hz_to_mel(hz: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     # The Slaney scale (as Whisper's filters were made): linear below 1 kHz, logarithmic above.
     linear = hz / (200.0 / 3)
@@ -92,7 +101,8 @@ def log_mel(samples: FloatArray, frames: int) -> FloatArray:
     mel = mel_filters() @ power.T.astype(np.float32)
     log_spec = np.log10(np.maximum(mel, 1e-10))
     log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
-    return ((log_spec + 4.0) / 4.0).astype(np.float32)
+    scaled: FloatArray = ((log_spec + 4.0) / 4.0).astype(np.float32)
+    return scaled
 
 
 def window_frames(samples: int) -> int:

@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +138,15 @@ async def _child(url: str, question: str, pcm: bytes | None, until: float) -> tu
     return asked, answered
 
 
-@pytest.mark.timeout(int(TALK_SECONDS) + 240)
-async def test_four_children_typing_and_four_speaking_on_uvloop_are_all_answered(tmp_path: Path) -> None:
+@dataclass
+class Service:
+    base_url: str
+    api_key: str
+
+
+@pytest.fixture
+def uvloop_service(tmp_path: Path) -> Iterator[Service]:
+    """The service as `make run` starts it, on uvloop; it must still stop on SIGTERM afterwards."""
     env = {
         **os.environ,
         "DEBUG": "true",
@@ -150,33 +159,39 @@ async def test_four_children_typing_and_four_speaking_on_uvloop_are_all_answered
     _manage(env, "load_demo_levels")
     key = _manage(env, "create_api_key", "deadlock test")
     port = free_port()
-    log = (tmp_path / "server.log").open("wb")
+    log = tmp_path / "server.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--loop", "uvloop", "--ws", "websockets", "--ws-per-message-deflate", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/api/health/", 120, server)
-        questions = ["How do I open the red door?", "I can't find the key.", "Where is the key?", "Can you help me?"]
-        spoken = [await spoken_question(q, lead_seconds=0.3, tail_seconds=1.0, seed=n) for n, q in enumerate(questions)]
-        sessions = [_create_session(base, key) for _ in range(8)]
-        urls = [f"ws://127.0.0.1:{port}/ws/audio-chat/{s['id']}/?token={s['client_token']}" for s in sessions]
-        until = time.monotonic() + TALK_SECONDS
-        results = await asyncio.gather(
-            *(_child(urls[n], questions[n], None, until) for n in range(4)),
-            *(_child(urls[4 + n], questions[n], spoken[n], until) for n in range(4)),
-        )
-        for asked, answered in results:
-            assert asked >= 2 and answered == asked, results
-        health = _health(base)
-        # Late turns on a busy machine may make it "degraded"; its workers must still be there.
-        assert "worker" not in health["offline_engine"], health
-    finally:
+        wait_for_http(f"http://127.0.0.1:{port}/api/health/", 120, server)
+        yield Service(f"http://127.0.0.1:{port}", key)
         server.terminate()
         try:
-            server.wait(timeout=20)  # a wedged process ignored SIGTERM
-        finally:
-            stop(server)
-    assert server.returncode == 0, (tmp_path / "server.log").read_text()[-3000:]
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the service ignored SIGTERM (wedged)")
+        assert server.returncode == 0, log.read_text()[-3000:]
+    finally:
+        stop(server)
+
+
+@pytest.mark.timeout(int(TALK_SECONDS) + 240)
+async def test_four_children_typing_and_four_speaking_on_uvloop_are_all_answered(uvloop_service: Service) -> None:
+    base = uvloop_service.base_url
+    questions = ["How do I open the red door?", "I can't find the key.", "Where is the key?", "Can you help me?"]
+    spoken = [await spoken_question(q, lead_seconds=0.3, tail_seconds=1.0, seed=n) for n, q in enumerate(questions)]
+    sessions = [_create_session(base, uvloop_service.api_key) for _ in range(8)]
+    urls = [f"{base.replace('http', 'ws')}/ws/audio-chat/{s['id']}/?token={s['client_token']}" for s in sessions]
+    until = time.monotonic() + TALK_SECONDS
+    results = await asyncio.gather(
+        *(_child(urls[n], questions[n], None, until) for n in range(4)),
+        *(_child(urls[4 + n], questions[n], spoken[n], until) for n in range(4)),
+    )
+    for asked, answered in results:
+        assert asked >= 2 and answered == asked, results
+    health = _health(base)
+    # Late turns on a busy machine may make it "degraded"; its workers must still be there.
+    assert "worker" not in health["offline_engine"], health
