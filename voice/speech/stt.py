@@ -8,6 +8,7 @@ utterance is decoded once more for the final transcript.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import multiprocessing
@@ -17,12 +18,17 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+import webrtcvad
+
 from voice.speech.whisper import SAMPLE_RATE, Transcript, WhisperRecognizer, check_installed
 from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
 PARTIAL_EVERY_SECONDS = 0.6  # new audio between two partial decodes
+EARLY_FINAL_QUIET_MS = 100  # this much quiet after speech starts the final decode before the turn ends
+_FRAME_MS = 20
+_FRAME_BYTES = SAMPLE_RATE * 2 * _FRAME_MS // 1000
 FINAL_TIMEOUT_SECONDS = 10.0
 MAX_UTTERANCE_SECONDS = 28.0  # Whisper hears at most 30 s; a longer turn keeps its end
 RECENT_FAILURE_SECONDS = 60.0  # how long a failed or late transcription keeps the engine "degraded"
@@ -199,12 +205,20 @@ def shared_decoder_pool(size: int | None = None) -> DecoderPool:
 
 
 class StreamingTranscriber:
-    """One utterance at a time: ``start``, ``feed`` (partial text), ``finish`` (final text)."""
+    """One utterance at a time: ``start``, ``feed`` (partial text), ``finish`` (final text).
+
+    When the child goes quiet, the final decode starts at once (speculatively): by the time the VAD's hangover
+    has ended the turn, the transcript is usually ready. Speech that resumes throws the speculation away.
+    """
 
     def __init__(self, pool: DecoderPool, *, partial_every_seconds: float = PARTIAL_EVERY_SECONDS) -> None:
         self._pool = pool
         self._partial_every = int(partial_every_seconds * _BYTES_PER_SECOND)
         self._audio = bytearray()
+        self._unframed = bytearray()
+        self._vad = webrtcvad.Vad(3)
+        self._quiet_ms = 0
+        self._early_final: asyncio.Task[Transcript] | None = None
         self._active = False
         self._partial_task: asyncio.Task[None] | None = None
         self._decoded_up_to = 0
@@ -224,6 +238,7 @@ class StreamingTranscriber:
         if not self._active:
             raise RuntimeError("feed() before start()")
         self._audio.extend(pcm)
+        await self._follow_quiet(pcm)
         idle = self._partial_task is None or self._partial_task.done()
         due = len(self._audio) - self._decoded_up_to >= self._partial_every
         if idle and due and self._pool.has_room_for_a_partial(first=not self._partial):
@@ -231,6 +246,32 @@ class StreamingTranscriber:
             self._partial_task = asyncio.create_task(self._decode_partial(bytes(self._audio)))
         partial, self._unsent_partial = self._unsent_partial, None
         return partial
+
+    async def _follow_quiet(self, pcm: bytes) -> None:
+        self._unframed.extend(pcm)
+        voiced = False
+        while len(self._unframed) >= _FRAME_BYTES:
+            frame = bytes(self._unframed[:_FRAME_BYTES])
+            del self._unframed[:_FRAME_BYTES]
+            if self._vad.is_speech(frame, SAMPLE_RATE):
+                voiced = True
+                self._quiet_ms = 0
+            else:
+                self._quiet_ms += _FRAME_MS
+        if voiced and self._early_final is not None:  # the child went on: that transcript would be cut short
+            early, self._early_final = self._early_final, None
+            await _cancel_transcript(early)
+        if self._early_final is None and self._quiet_ms >= EARLY_FINAL_QUIET_MS:
+            self._early_final = asyncio.create_task(self._pool.transcribe(bytes(self._audio)))
+
+    def looks_finished(self) -> bool:
+        """The child is quiet and the transcript of everything said is ready and ends a sentence (Whisper
+        punctuates): the turn can end before the full VAD hangover."""
+        early = self._early_final
+        if early is None or not early.done() or early.cancelled() or early.exception() is not None:
+            return False
+        text = early.result().heard
+        return bool(text) and text.rstrip().endswith((".", "?", "!"))
 
     async def _decode_partial(self, pcm: bytes) -> None:
         try:
@@ -245,10 +286,11 @@ class StreamingTranscriber:
         if not self._active:
             return ""
         audio = bytes(self._audio)
+        early, self._early_final = self._early_final, None  # nothing but quiet came after it started
         await self.abandon()
         started = time.monotonic()
         try:
-            text = (await self._pool.transcribe(audio)).heard
+            text = (await early if early is not None else await self._pool.transcribe(audio)).heard
         except RecognitionFailed:
             logger.exception("The final transcript failed")
             return ""
@@ -260,11 +302,23 @@ class StreamingTranscriber:
         """Forget the utterance (the connection closed mid-sentence)."""
         task, self._partial_task = self._partial_task, None
         await cancel_and_wait(task)
+        early, self._early_final = self._early_final, None
+        if early is not None:
+            await _cancel_transcript(early)
         self._active = False
+        self._unframed.clear()
+        self._vad = webrtcvad.Vad(3)  # fresh per utterance: it adapts to the stream
+        self._quiet_ms = 0
         self._audio.clear()
         self._decoded_up_to = 0
         self._partial = ""
         self._unsent_partial = None
+
+
+async def _cancel_transcript(task: asyncio.Task[Transcript]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, RecognitionFailed):
+        await task
 
 
 async def transcribe(pool: DecoderPool, pcm: bytes) -> str:

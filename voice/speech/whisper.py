@@ -157,7 +157,7 @@ class WhisperRecognizer:
         return int(token)
 
     def transcribe(self, pcm: bytes) -> Transcript:
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float32) / 32768.0
         if samples.size == 0:
             return Transcript("", 1.0, 0.0)
         features = log_mel(samples, window_frames(samples.size))

@@ -76,3 +76,19 @@ async def test_a_killed_worker_is_replaced_and_the_failure_remembered() -> None:
 def test_a_pool_needs_a_worker() -> None:
     with pytest.raises(ValueError, match="at least one"):
         DecoderPool(0)
+
+
+async def test_quiet_after_speech_starts_the_final_decode_early_and_speech_cancels_it(pool: DecoderPool) -> None:
+    pcm = await spoken_question("Where is the key?", lead_seconds=0.2, tail_seconds=0.0)
+    transcriber = StreamingTranscriber(pool, partial_every_seconds=60)
+    await transcriber.start()
+    await transcriber.feed(pcm)
+    await transcriber.feed(bytes(6400))  # 200 ms of quiet
+    early = transcriber._early_final
+    assert early is not None, "the final decode started during the quiet"
+    await transcriber.feed(pcm[: len(pcm) // 4 * 2])  # ...but the child goes on
+    assert early.cancelled() or transcriber._early_final is not early
+    await transcriber.feed(bytes(6400))
+    await asyncio.wait_for(asyncio.shield(transcriber._early_final), 20)  # type: ignore[arg-type]
+    assert transcriber.looks_finished(), "a complete, punctuated sentence ends the turn early"
+    assert "key" in (await transcriber.finish()).lower()
