@@ -19,7 +19,7 @@ class VadSettings:
     aggressiveness: int = 3  # webrtcvad mode 0-3: 3 rejects the most non-speech
     onset_ms: int = 120  # speech must last this long before a turn starts (noise adapts in the first frames)
     hangover_ms: int = 300  # this much quiet ends the turn
-    early_end_ms: int = 160  # ...or this much, when the recogniser says the sentence is complete
+    early_end_ms: int = 200  # ...or this much, when the recogniser says the sentence is complete
     preroll_ms: int = 300  # audio kept from before the onset, so the first syllable is not clipped
 
 
