@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 PARTIAL_EVERY_SECONDS = 0.6  # new audio between two partial decodes
 EARLY_FINAL_QUIET_MS = 100  # this much quiet after speech starts the final decode before the turn ends
+MIN_SPEECH_FOR_EARLY_FINAL_MS = 300  # ...once there is this much speech (not on the pre-roll's quiet)
 _FRAME_MS = 20
 _FRAME_BYTES = SAMPLE_RATE * 2 * _FRAME_MS // 1000
 FINAL_TIMEOUT_SECONDS = 10.0
@@ -218,6 +219,7 @@ class StreamingTranscriber:
         self._unframed = bytearray()
         self._vad = webrtcvad.Vad(3)
         self._quiet_ms = 0
+        self._voiced_ms = 0
         self._early_final: asyncio.Task[Transcript] | None = None
         self._active = False
         self._partial_task: asyncio.Task[None] | None = None
@@ -256,12 +258,18 @@ class StreamingTranscriber:
             if self._vad.is_speech(frame, SAMPLE_RATE):
                 voiced = True
                 self._quiet_ms = 0
+                self._voiced_ms += _FRAME_MS
             else:
                 self._quiet_ms += _FRAME_MS
         if voiced and self._early_final is not None:  # the child went on: that transcript would be cut short
             early, self._early_final = self._early_final, None
             await _cancel_transcript(early)
-        if self._early_final is None and self._quiet_ms >= EARLY_FINAL_QUIET_MS:
+        if (
+            self._early_final is None
+            and self._voiced_ms >= MIN_SPEECH_FOR_EARLY_FINAL_MS
+            and self._quiet_ms >= EARLY_FINAL_QUIET_MS
+            and self._pool.has_room_for_a_partial(first=True)  # a gamble: never queue it behind others' finals
+        ):
             self._early_final = asyncio.create_task(self._pool.transcribe(bytes(self._audio)))
 
     def looks_finished(self) -> bool:
@@ -309,6 +317,7 @@ class StreamingTranscriber:
         self._unframed.clear()
         self._vad = webrtcvad.Vad(3)  # fresh per utterance: it adapts to the stream
         self._quiet_ms = 0
+        self._voiced_ms = 0
         self._audio.clear()
         self._decoded_up_to = 0
         self._partial = ""
