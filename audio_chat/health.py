@@ -1,7 +1,9 @@
-"""Health checks of the service's dependencies: the database, the channel layer, and the upstream."""
+"""Health checks of the service's dependencies: the database, the channel layer, the offline engine, the upstream."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -12,6 +14,10 @@ from django.db import connection
 
 from audio_chat import brains
 from voice.context import Mode
+from voice.speech.stt import shared_decoder_pool
+
+_probe_lock = threading.Lock()
+_last_probe: tuple[float, str] | None = None  # (when, result) of the last probe through a worker
 
 
 def database() -> str:
@@ -49,3 +55,21 @@ def upstream() -> dict[str, Any]:
         report["live_models_unavailable"] = sorted(brains.live_roster().gone)
         report["endpoint"] = settings.GEMINI_BASE_URL or "Google"
     return report
+
+
+def offline_engine() -> str:
+    """``ok``, or why the offline engine cannot answer in time: its workers are gone, a recent turn was
+    not transcribed in time, or a probe (a second of audio through a real worker, at most every
+    ``ENGINE_PROBE_SECONDS``) failed."""
+    global _last_probe
+    pool = shared_decoder_pool(settings.STT_DECODERS)
+    if not pool.workers_alive():
+        return "error: a speech-recognition worker stopped"
+    with _probe_lock:
+        if _last_probe is None or time.monotonic() - _last_probe[0] >= settings.ENGINE_PROBE_SECONDS:
+            _last_probe = (time.monotonic(), pool.probe())
+        probed = _last_probe[1]
+    if probed != "ok":
+        return probed
+    failure = pool.recent_failure()
+    return f"error: {failure}" if failure else "ok"

@@ -77,6 +77,7 @@ def warm_up() -> None:
     """Load the offline models before the first connection, so none is loaded on the event loop."""
     shared_embedder().encode(["hello"])
     offline_voice()
+    shared_decoder_pool(settings.STT_DECODERS).start()
 
 
 def build_engine(

@@ -17,11 +17,12 @@ from pathlib import Path
 import uvloop
 
 from bench import offline, relay, vad_compare
+from voice.speech.stt import default_workers
 
 OFFLINE_NOTES = """\
 The speech is the bundled joe voice saying the demo questions, resampled to 16 kHz with a faint noise floor
 (about -61 dBFS). It is streamed in 20 ms frames at real-time pace into `SpokenChat`, exactly as the
-WebSocket consumer feeds it: VAD → pocketsphinx → MiniLM hint match → joe voice. Latency runs from the
+WebSocket consumer feeds it: VAD → Whisper tiny.en (worker processes) → hint brain → joe voice. Latency runs from the
 last sample of the spoken question to the first reply audio handed to the socket. The VAD hangover (how
 much silence ends a turn) is most of it; a child's pause inside a sentence must not end the turn."""
 
@@ -76,9 +77,9 @@ async def offline_section(rounds: int) -> str:
             "",
             await vad_compare.main(),
             "",
-            "### End of speech → first reply audio, and children talking at once (one worker process)",
+            "### End of speech → first reply audio, and children talking at once (one service process)",
             "",
-            await offline.main(rounds, [1, 2, 4, 8], [300, 200]),
+            await offline.main(rounds, [1, 2, 4, 8], [300, 200], default_workers()),
         ]
     )
 

@@ -21,7 +21,7 @@ from voice.conversation import Conversation
 from voice.engines.base import running
 from voice.engines.spoken import SpokenChat
 from voice.speech.embeddings import shared_embedder
-from voice.speech.stt import StreamingTranscriber, shared_decoder_pool
+from voice.speech.stt import StreamingTranscriber, default_workers, shared_decoder_pool
 from voice.speech.tts import load_voice
 from voice.speech.vad import VadSettings
 
@@ -44,7 +44,7 @@ def context_for(slug: str) -> ConversationContext:
     return ConversationContext(slug, 6, LevelContext(level["title"], level["description"], hints))
 
 
-async def one_turn(slug: str, pcm: bytes, *, decoders: int, hangover_ms: int) -> float:
+async def one_turn(slug: str, pcm: bytes, *, workers: int, hangover_ms: int) -> float:
     """Seconds from the end of the spoken question to the first reply audio."""
     loop = asyncio.get_running_loop()
     first_audio: asyncio.Future[float] = loop.create_future()
@@ -61,7 +61,7 @@ async def one_turn(slug: str, pcm: bytes, *, decoders: int, hangover_ms: int) ->
         conversation=conversation,
         send_json=send_json,
         send_audio=send_audio,
-        transcriber=StreamingTranscriber(shared_decoder_pool(decoders)),
+        transcriber=StreamingTranscriber(shared_decoder_pool(workers)),
         voice=load_voice("joe"),
         vad=VadSettings(hangover_ms=hangover_ms),
     )
@@ -85,16 +85,13 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def main(rounds: int, talkers: list[int], hangovers: list[int]) -> str:
+async def main(rounds: int, talkers: list[int], hangovers: list[int], workers: int) -> str:
     shared_embedder().encode(["warm up"])
     audio = [
         (slug, await spoken_question(q, tail_seconds=TAIL_SECONDS, seed=i)) for i, (slug, q) in enumerate(QUESTIONS)
     ]
-    await one_turn(audio[0][0], audio[0][1], decoders=4, hangover_ms=300)  # load every model once
-    pool = shared_decoder_pool(4)
-    held = [await pool.acquire() for _ in range(4)]  # create every decoder before measuring
-    for decoder in held:
-        pool.release(decoder)
+    shared_decoder_pool(workers).start()  # every recognition worker loaded before measuring
+    await one_turn(audio[0][0], audio[0][1], workers=workers, hangover_ms=300)  # and every other model
     lines = [
         "| VAD hangover | turns | end of speech → first reply audio: median | p95 | max |",
         "|---|---|---|---|---|",
@@ -102,7 +99,9 @@ async def main(rounds: int, talkers: list[int], hangovers: list[int]) -> str:
     solo_median = 0.0
     for hangover in hangovers:
         latencies = [
-            await one_turn(slug, pcm, decoders=4, hangover_ms=hangover) for _ in range(rounds) for slug, pcm in audio
+            await one_turn(slug, pcm, workers=workers, hangover_ms=hangover)
+            for _ in range(rounds)
+            for slug, pcm in audio
         ]
         median = statistics.median(latencies)
         if hangover == 300:
@@ -117,7 +116,7 @@ async def main(rounds: int, talkers: list[int], hangovers: list[int]) -> str:
     in_real_time = 0
     for count in talkers:
         turns = [audio[i % len(audio)] for i in range(count)]
-        together = list(await asyncio.gather(*(one_turn(s, pcm, decoders=4, hangover_ms=300) for s, pcm in turns)))
+        together = list(await asyncio.gather(*(one_turn(s, pcm, workers=workers, hangover_ms=300) for s, pcm in turns)))
         p95 = percentile(together, 0.95)
         median = statistics.median(together)
         lines.append(f"| {count} | {ms(median)} | {ms(p95)} | {ms(max(together))} | {p95 / solo_median:.2f} |")
@@ -138,10 +137,16 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--talkers", default="1,2,4,8,12,16")
     parser.add_argument("--hangovers", default="300,200")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="recognition worker processes")
     args = parser.parse_args()
     started = time.perf_counter()
     report = asyncio.run(
-        main(args.rounds, [int(n) for n in args.talkers.split(",")], [int(h) for h in args.hangovers.split(",")])
+        main(
+            args.rounds,
+            [int(n) for n in args.talkers.split(",")],
+            [int(h) for h in args.hangovers.split(",")],
+            args.workers,
+        )
     )
     print(report)
     print(f"\n(ran in {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores)")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any, cast
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from voice.speech.native_threads import UnsafeNumericThreads, check_blas_threads, pin_blas_threads
 
 # Lets admin classes and querysets be subscripted at run time (ModelAdmin[Level]) for the type checker.
 django_stubs_ext.monkeypatch()
@@ -234,12 +237,21 @@ CLIENT_TOKEN_TTL_SECONDS: int = env.int("CLIENT_TOKEN_TTL_SECONDS", default=3600
 MAX_TEXT_MESSAGE_CHARS: int = env.int("MAX_TEXT_MESSAGE_CHARS", default=2000)
 
 # --- The offline engine (speech in and out without any cloud) ----------------------------------------
+# Before anything loads numpy: a multi-threaded OpenBLAS deadlocks when the process forks mid-multiply.
+pin_blas_threads()
+try:
+    check_blas_threads()
+except UnsafeNumericThreads as unsafe:
+    raise ImproperlyConfigured(str(unsafe)) from None
 OFFLINE_VOICE: str = env.str("OFFLINE_VOICE", default="joe")  # "joe" (neural) or "espeak"
 SPEAKING_RATE: float = env.float("SPEAKING_RATE", default=0.9)  # 1.0 is the voice's own pace; children like slower
 VAD_AGGRESSIVENESS: int = env.int("VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
 VAD_ONSET_MS: int = env.int("VAD_ONSET_MS", default=120)
 VAD_HANGOVER_MS: int = env.int("VAD_HANGOVER_MS", default=300)
-STT_DECODERS: int = env.int("STT_DECODERS", default=3)  # about 90 MB each, shared by all connections
+# Whisper worker processes (about 150 MB each) shared by all connections; one per core by default.
+STT_DECODERS: int = env.int("STT_DECODERS", default=0) or max(1, os.cpu_count() or 1)
+# Health: probe recognition through a worker at most this often (seconds); a failure stays visible a minute.
+ENGINE_PROBE_SECONDS: float = env.float("ENGINE_PROBE_SECONDS", default=10.0)
 REPLY_LEAD_SECONDS: float = env.float("REPLY_LEAD_SECONDS", default=0.3)
 
 # --- Gemini Live ------------------------------------------------------------------------------------

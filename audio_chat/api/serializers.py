@@ -172,6 +172,9 @@ class HealthSerializer(serializers.Serializer[dict[str, Any]]):
     mode = serializers.ChoiceField(choices=[mode.value for mode in Mode])
     database = serializers.CharField(help_text="ok, or the error")
     channel_layer = serializers.CharField(help_text="ok, or the error")
+    offline_engine = serializers.CharField(
+        help_text="ok, or why the offline engine cannot answer in time (its workers are gone, a turn was late)"
+    )
     upstream = serializers.DictField(help_text="the configured upstream and the Live models found unavailable")
     text_models = serializers.ListField(child=serializers.CharField())
     live_models = serializers.ListField(child=serializers.CharField())

@@ -33,7 +33,11 @@ class HealthApi(APIView):
 
     @extend_schema(responses=s.HealthSerializer, summary="Liveness: the database, the channel layer, the upstream")
     def get(self, request: Request) -> Response:
-        checks = {"database": health.database(), "channel_layer": health.channel_layer()}
+        checks = {
+            "database": health.database(),
+            "channel_layer": health.channel_layer(),
+            "offline_engine": health.offline_engine(),
+        }
         healthy = all(value == "ok" for value in checks.values())
         return Response(
             {

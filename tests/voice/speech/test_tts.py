@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tests.speech import rms
@@ -28,7 +30,7 @@ async def test_each_voice_speaks_each_sentence_as_24_khz_speech(name: str) -> No
 async def test_the_deterministic_neural_voice_repeats_itself_exactly() -> None:
     files = tts.joe_voice_files()
     assert files is not None
-    voice = tts.NeuralVoice(*files, deterministic=True)
+    voice = tts.NeuralVoice(*files, deterministic=True, cached_sentences=0)
     first = [s.pcm async for s in voice.synthesize("Hello there.")]
     assert first == [s.pcm async for s in voice.synthesize("Hello there.")]
 
@@ -44,3 +46,59 @@ def test_a_missing_espeak_names_the_package(monkeypatch: pytest.MonkeyPatch) -> 
 def test_an_unknown_voice_is_refused() -> None:
     with pytest.raises(SpeechUnavailable, match="Unknown offline voice"):
         load_voice("robot")
+
+
+def _espeak_once(text: str) -> str:
+    done = subprocess.run(
+        [tts.espeak_program(), "-q", "--ipa", "-v", "en-us"], input=text.encode(), capture_output=True, check=True
+    )
+    return " ".join(done.stdout.decode().split())
+
+
+def test_the_long_lived_phonemizer_gives_what_espeak_gives_for_each_clause() -> None:
+    phonemizer = tts.EspeakPhonemizer("en-us")
+    try:
+        clauses = ["Great job", "you found the golden key", "7 apples"]
+        assert phonemizer.phonemize(clauses) == [_espeak_once(clause) for clause in clauses]
+    finally:
+        phonemizer.close()
+
+
+def test_the_phonemizer_keeps_one_process_and_replaces_it_when_it_dies() -> None:
+    phonemizer = tts.EspeakPhonemizer("en-us")
+    try:
+        phonemizer.phonemize(["hello"])
+        process = phonemizer._process
+        assert process is not None
+        phonemizer.phonemize(["hello again"])
+        assert phonemizer._process is process  # no new program per call
+        process.kill()
+        process.wait()
+        assert phonemizer.phonemize(["hello"]) == [_espeak_once("hello")]
+        assert phonemizer._process is not process
+    finally:
+        phonemizer.close()
+
+
+async def test_a_sentence_said_before_comes_from_the_cache_without_synthesis(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = tts.joe_voice_files()
+    assert files is not None
+    voice = tts.NeuralVoice(*files, deterministic=True, cached_sentences=2)
+    first = [s.pcm async for s in voice.synthesize("Look under the rug.")]
+
+    async def no_phonemes(clauses: object, voice: str) -> list[str]:
+        raise AssertionError("synthesised again")
+
+    monkeypatch.setattr(tts, "phonemize", no_phonemes)
+    assert [s.pcm async for s in voice.synthesize("Look under the rug.")] == first
+    with pytest.raises(AssertionError, match="synthesised again"):
+        [s async for s in voice.synthesize("Something new.")]
+
+
+def test_the_sentence_cache_forgets_the_least_recently_used() -> None:
+    cache = tts.SentenceCache(2)
+    cache.put("a", b"1")
+    cache.put("b", b"2")
+    assert cache.get("a") == b"1"
+    cache.put("c", b"3")
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"1", None, b"3")

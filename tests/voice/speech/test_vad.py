@@ -33,3 +33,22 @@ async def test_flush_ends_a_segment_at_once() -> None:
     assert any(isinstance(e, SpeechStarted) for e in events)
     assert detector.flush() == [SpeechEnded()]
     assert detector.flush() == []
+
+
+async def _quiet_before_the_end(finished: bool) -> int:
+    """Milliseconds of the tail fed before the detector ended the turn."""
+    pcm = await spoken_question("Where is the key?", lead_seconds=0.3, tail_seconds=1.0)
+    speech_part, tail = pcm[:-32000], pcm[-32000:]
+    detector = SpeechDetector(VadSettings(hangover_ms=300, early_end_ms=160), finished=lambda: finished)
+    detector.feed(speech_part)
+    for number, start in enumerate(range(0, len(tail), FRAME_BYTES)):
+        if any(isinstance(e, SpeechEnded) for e in detector.feed(tail[start : start + FRAME_BYTES])):
+            return (number + 1) * 20
+    raise AssertionError("the turn never ended")
+
+
+async def test_a_complete_sentence_ends_the_turn_before_the_full_hangover() -> None:
+    early = await _quiet_before_the_end(finished=True)
+    full = await _quiet_before_the_end(finished=False)
+    assert early <= full - 100
+    assert full > 200
