@@ -87,11 +87,13 @@ export class AudioChatClient extends EventTarget {
 
   open(retrying) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const url = `${scheme}://${location.host}${this.target.websocketPath}?token=${encodeURIComponent(this.target.token)}`;
+    // The token goes in the first message, not the URL: URLs end up in proxies' access logs.
+    const url = `${scheme}://${location.host}${this.target.websocketPath}`;
     this.setStatus(retrying ? ClientStatus.RECONNECTING : ClientStatus.CONNECTING);
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
+    socket.onopen = () => socket.send(JSON.stringify({ type: ClientMessageTypes.AUTH, token: this.target.token }));
     return new Promise((resolve, reject) => {
       let opened = false;
       let healthyTimer = null;
