@@ -2,9 +2,11 @@
 // scripts/generate_protocol_js.py: do not edit by hand.
 
 export const ClientMessageTypes = Object.freeze({
+  "AUTH": "auth",
   "TEXT": "text",
   "AUDIO_BASE64": "audio_base64",
   "AUDIO_END": "audio_end",
+  "PLAYBACK": "playback",
   "PING": "ping"
 });
 
@@ -45,7 +47,8 @@ export const ErrorCodes = Object.freeze({
   "INVALID_AUDIO": "invalid_audio",
   "AUDIO_UNSUPPORTED": "audio_unsupported",
   "HELPER_UNAVAILABLE": "helper_unavailable",
-  "RATE_LIMITED": "rate_limited"
+  "RATE_LIMITED": "rate_limited",
+  "INTERNAL": "internal"
 });
 
 export const AudioFormats = Object.freeze({
