@@ -122,7 +122,7 @@ async def test_a_reply_pace_applies_to_one_connection(emulator, client) -> None:
             await ask(session, "tell me about the door and the garden and the rug and the bunny and the castle")
             await one_turn(session)
         chunks = emulator.records[-1].sent_chunks
-        return chunks[-1][0] - chunks[0][0]
+        return float(chunks[-1][0] - chunks[0][0])
 
     emulator.queue_faults(FaultPlan(realtime_factor=1.0))
     real_time = await reply_seconds()
