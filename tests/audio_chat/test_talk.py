@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio_chat.talk import read_wav_as_16k_mono
+from audio_chat.talk import ReplyRecording, read_wav_as_16k_mono
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int, channels: int, width: int) -> None:
@@ -34,3 +34,24 @@ def test_24_bit_wav_is_refused_clearly(tmp_path: Path) -> None:
     write_wav(tmp_path / "in.wav", np.zeros(300, np.uint8), 16000, 1, 3)
     with pytest.raises(SystemExit, match="24-bit"):
         read_wav_as_16k_mono(tmp_path / "in.wav")
+
+
+def test_an_interrupted_reply_is_written_only_up_to_where_it_was_played() -> None:
+    reply = ReplyRecording()
+    reply.audio(b"\x01\x00" * 4800)  # 0.2 s arrived ahead of playback
+    reply.audio(b"\x02\x00" * 4800)
+    reply.interrupted({"type": "interrupted", "played_samples": 6000})
+    reply.audio(b"\x03\x00" * 100)  # late audio of the cut reply is never heard
+    reply.turn_complete()
+    assert bytes(reply.pcm) == b"\x01\x00" * 4800 + b"\x02\x00" * 1200
+    reply.audio(b"\x04\x00" * 10)  # the next reply is kept whole
+    reply.interrupted({"type": "interrupted", "played_samples": 5})
+    assert bytes(reply.pcm) == b"\x01\x00" * 4800 + b"\x02\x00" * 1200 + b"\x04\x00" * 5
+
+
+def test_an_interrupted_without_a_position_keeps_what_arrived() -> None:
+    reply = ReplyRecording()
+    reply.audio(b"\x01\x00" * 10)
+    reply.interrupted({"type": "interrupted"})
+    reply.audio(b"\x02\x00" * 10)
+    assert bytes(reply.pcm) == b"\x01\x00" * 10

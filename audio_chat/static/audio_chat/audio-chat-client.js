@@ -12,6 +12,7 @@ import { ClientMessageTypes, CloseCodes, ServerMessageTypes, StatusStates } from
 
 const here = new URL(".", import.meta.url);
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
+const PLAYBACK_REPORT_MS = 200; // how often the server hears how much of the helper's audio has been played
 const FINAL_CLOSE_CODES = new Set(Object.values(CloseCodes).filter((code) => code >= 4000));
 
 export const ClientStatus = Object.freeze({
@@ -74,6 +75,8 @@ export class AudioChatClient extends EventTarget {
         const message = JSON.parse(event.data);
         if (message.type === ServerMessageTypes.CONNECTION && !opened) {
           opened = true;
+          // Played samples are reported per connection: the player's count goes on across reconnects.
+          this.playback = { base: this.stats.player.played || 0, reported: 0, at: 0 };
           this.mode = message.mode;
           this.fallback = message.mode === "text";
           this.setStatus(this.idleStatus());
@@ -108,7 +111,7 @@ export class AudioChatClient extends EventTarget {
         this.emit("response", { text: message.content });
         break;
       case ServerMessageTypes.INTERRUPTED:
-        this.flushPlayback();
+        this.flushPlayback(message.played_samples);
         this.emit("interrupted");
         break;
       case ServerMessageTypes.TURN_COMPLETE:
@@ -141,7 +144,23 @@ export class AudioChatClient extends EventTarget {
     this.player.connect(this.playContext.destination);
     this.player.port.onmessage = (event) => {
       this.stats.player = event.data;
+      this.reportPlayback();
     };
+  }
+
+  // Tell the server how much of its audio has really been played, so that it knows whether the child is still
+  // hearing the helper (barge-in) and where a cut reply stopped. Sent while audio plays, and when it stops.
+  reportPlayback() {
+    const playback = this.playback;
+    const player = this.stats.player;
+    if (!playback || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    const played = Math.max(0, (player.played || 0) - playback.base);
+    const now = performance.now();
+    const stopped = !player.playing && !player.queued;
+    if (played === playback.reported || (!stopped && now - playback.at < PLAYBACK_REPORT_MS)) return;
+    playback.reported = played;
+    playback.at = now;
+    this.sendJson({ type: ClientMessageTypes.PLAYBACK, played_samples: played });
   }
 
   play(buffer) {
@@ -150,8 +169,10 @@ export class AudioChatClient extends EventTarget {
     this.player.port.postMessage(buffer, [buffer]);
   }
 
-  flushPlayback() {
-    this.stats.interruptedAt = { played: this.stats.player.played || 0, time: performance.now() };
+  // `heard`: where the server believes the reply stopped for the child (samples of that reply), when it says.
+  flushPlayback(heard = null) {
+    const player = this.stats.player;
+    this.stats.interruptedAt = { played: player.played || 0, queued: player.queued || 0, heard, time: performance.now() };
     if (this.player) this.player.port.postMessage({ command: "flush" });
   }
 
