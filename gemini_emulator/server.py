@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -11,7 +12,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -531,18 +532,15 @@ class _LiveConnection:
         self.reply = _Reply()
         # With interrupts off a reply still being spoken is not replaced: the new one follows it, as Live queues it.
         self.reply_task = asyncio.create_task(
-            self._after(self.reply_task, self._voice_reply(self.turns, user_text, self.reply))
+            self._after(self.reply_task, functools.partial(self._voice_reply, self.turns, user_text, self.reply))
         )
 
     @staticmethod
-    async def _after(previous: asyncio.Task[None] | None, reply: Coroutine[Any, Any, None]) -> None:
+    async def _after(previous: asyncio.Task[None] | None, reply: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        # ``reply`` is made only once it runs: a task cancelled before it started leaves no coroutine unawaited.
         if previous is not None and not previous.done():
-            try:
-                await previous
-            except BaseException:
-                reply.close()
-                raise
-        await reply
+            await previous
+        await reply()
 
     async def _interrupt(self) -> None:
         task, reply = self.reply_task, self.reply
@@ -551,8 +549,9 @@ class _LiveConnection:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        self.conversation.history.append(("model", reply.delivered_text()))
-        self.record.turns[-1]["interrupted"] = "true"
+        if reply.text:  # the model had its answer; one still being thought of leaves no trace
+            self.conversation.history.append(("model", reply.delivered_text()))
+            self.record.turns[-1]["interrupted"] = "true"
         await self.send({"serverContent": {"interrupted": True}})
         await self.send({"serverContent": {"turnComplete": True}, "usageMetadata": self._usage(reply)})
         reply.turn_complete = True

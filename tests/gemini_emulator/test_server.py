@@ -106,6 +106,24 @@ async def test_speaking_during_a_reply_interrupts_it(emulator, client, responder
     assert record.turns[0]["interrupted"] == "true"
 
 
+class SlowThinker(ScriptedResponder):
+    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        await asyncio.sleep(0.5)
+        return await super().reply(conversation, user_text)
+
+
+async def test_speaking_while_the_model_still_thinks_interrupts_and_keeps_the_connection(emulator, client) -> None:
+    emulator.responder = SlowThinker()
+    async with client.aio.live.connect(model=MODEL, config=live_config()) as session:
+        await stream(session, voiced(0.5) + silence(0.5))
+        await stream(session, voiced(0.2) + silence(0.5))  # before the first answer was thought of
+        messages = await one_turn(session)  # the interrupted first turn ends …
+        messages += await one_turn(session)  # … and the second question is answered
+    assert "interrupted" in kinds(messages)
+    assert emulator.records[0].closed_with is None
+    assert [turn.get("interrupted") for turn in emulator.records[0].turns] == [None]
+
+
 async def test_with_interruption_off_a_second_question_is_answered_after_the_first_reply(emulator, client) -> None:
     emulator.realtime_factor = 4.0
     config = live_config(

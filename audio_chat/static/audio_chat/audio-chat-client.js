@@ -32,7 +32,14 @@ export class AudioChatClient extends EventTarget {
     this.socket = null;
     this.mode = null;
     this.talking = true;
-    this.stats = { framesSent: 0, bytesSent: 0, player: {}, interruptedAt: null, captureRate: null };
+    this.stats = {
+      framesSent: 0,
+      bytesSent: 0,
+      playbackReports: 0,
+      player: {},
+      interruptedAt: null,
+      captureRate: null,
+    };
     this.status = ClientStatus.DISCONNECTED;
   }
 
@@ -160,7 +167,7 @@ export class AudioChatClient extends EventTarget {
     if (played === playback.reported || (!stopped && now - playback.at < PLAYBACK_REPORT_MS)) return;
     playback.reported = played;
     playback.at = now;
-    this.sendJson({ type: ClientMessageTypes.PLAYBACK, played_samples: played });
+    if (this.sendJson({ type: ClientMessageTypes.PLAYBACK, played_samples: played })) this.stats.playbackReports++;
   }
 
   play(buffer) {
