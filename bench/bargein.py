@@ -31,6 +31,15 @@ SOFT_CHILD_DB = -10.0  # a child further from the microphone
 AGGRESSIVENESS = (2, 3)
 MIN_SPEECH_MS = (60, 100, 120, 160, 200)
 MIN_LEVEL_DBFS = (-50.0, -45.0, -40.0, -35.0)
+ROOM_SEEDS = 3  # noise draws per room for the false barge-in count
+NOTES = """\
+The child's questions (the bundled joe voice, as tests/speech.py makes them) are mixed 1 s into the helper's
+reply as its echo: the reply, also the joe voice, 30 dB below its own level, as a browser's echo canceller
+leaves it, over white room noise. The detector runs as the bridge runs it while the helper plays (every
+frame examined); a barge-in on echo and noise alone is a false one. "Speech onset" is the first 20 ms frame
+of the question within 25 dB of its loudest frame, so a question that starts with a breathy consonant
+counts from before its first voiced frame. Chosen defaults: mode 3, 120 ms, -40 dBFS (no false barge-in,
+every question caught, also 10 dB softer, median 120 ms after the onset)."""
 
 
 def level(samples: np.ndarray) -> float:
@@ -75,7 +84,7 @@ async def main() -> str:
         f"children's questions {statistics.mean(level(c) for c in children):.1f} dBFS "
         f"(soft: {SOFT_CHILD_DB:+.0f} dB).",
         "",
-        "| VAD mode | min speech | level floor | false barge-ins (echo + noise, both rooms) "
+        "| VAD mode | min speech | level floor | false barge-ins (echo + noise, both rooms, 3 draws each) "
         "| detected (normal / soft child) | speech onset → barge-in: median | max |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -83,9 +92,11 @@ async def main() -> str:
         settings = BargeInSettings(aggressiveness=aggressiveness, min_speech_ms=min_speech, min_level_dbfs=floor)
         false, trials, delays, detected, soft_detected = 0, 0, [], 0, 0
         for seed, room in enumerate(NOISE_DBFS.values()):
+            for extra_seed in range(ROOM_SEEDS):
+                quiet = echo + noise(echo.size, room, 100 + seed * ROOM_SEEDS + extra_seed)
+                trials += 1
+                false += first_fire(settings, float_to_pcm16(quiet)) is not None
             background = echo + noise(echo.size, room, seed)
-            trials += 1
-            false += first_fire(settings, float_to_pcm16(background)) is not None
             for child in children:
                 for gain_db in (0.0, SOFT_CHILD_DB):
                     start = int(1.0 * INPUT_RATE_HZ)
@@ -129,5 +140,14 @@ def cost_line(echo: np.ndarray) -> str:
     )
 
 
+async def section() -> str:
+    """The report's section (``python -m bench`` puts it in docs/benchmarks.md)."""
+    command = "python -m bench.bargein"
+    return "\n".join(
+        ["## Live barge-in: the bridge's own detection of the child over the helper", "", f"`{command}`", "", NOTES,
+         "", await main()]
+    )  # fmt: skip
+
+
 if __name__ == "__main__":
-    print(asyncio.run(main()))
+    print(asyncio.run(section()))
