@@ -21,6 +21,7 @@ class LiveTurn:
     helper: list[str] = field(default_factory=list)
     helper_offsets: list[int] = field(default_factory=list)  # reply samples sent when each helper piece came
     typed: bool = False
+    responded: bool = False  # a typed turn's reply text went to the client
     child_stored: bool = False
     interrupted: bool = False
     muted: bool = False  # cut off: the rest of this reply is not forwarded
@@ -88,7 +89,8 @@ class TurnRecorder:
         if turn.muted:
             return False
         if not turn.active:
-            await self.settle_played()
+            # A new reply: one held before it has been sent whole and plays first; it is complete now.
+            await self.settle_played(force=True)
             if turn.due_since is not None:
                 metrics.REPLY_LATENCY.labels(Mode.LIVE.value).observe(time.monotonic() - turn.due_since)
             self._clock.start_reply()
@@ -102,7 +104,7 @@ class TurnRecorder:
         if turn.muted:
             return  # said after the child cut in: never heard
         if not turn.active:
-            await self.settle_played()
+            await self.settle_played(force=True)
         turn.active = True
         await self._store_child_turn(turn, announce=True)
         turn.helper.append(text)
@@ -143,6 +145,7 @@ class TurnRecorder:
             turn.model = model
             self.playing_out, self.turn = turn, LiveTurn()
             await self._store_child_turn(turn, announce=True)
+            await self._respond(turn)  # the text need not wait for the voice
             return
         await self._complete(turn, model)
         if self.turn is turn:  # the child may have typed a new turn meanwhile
@@ -159,10 +162,15 @@ class TurnRecorder:
         await self._store_child_turn(turn, announce=True)
         if turn.helper_text or turn.interrupted:
             await self._record_helper(turn, model)
-        if turn.typed and turn.helper_text:
-            await self._send_json(protocol.response_message(turn.helper_text))
+        await self._respond(turn)
         await self._send_json(protocol.turn_complete_message(interrupted=turn.interrupted))
         metrics.TURNS.labels(Mode.LIVE.value, str(turn.interrupted).lower()).inc()
+
+    async def _respond(self, turn: LiveTurn) -> None:
+        """A typed turn's reply as text, once."""
+        if turn.typed and not turn.responded and turn.helper_text:
+            turn.responded = True
+            await self._send_json(protocol.response_message(turn.helper_text))
 
     @staticmethod
     def _cut_off(turn: LiveTurn, played_samples: int) -> None:
