@@ -22,6 +22,7 @@ from voice.context import Mode
 from voice.conversation import Conversation
 from voice.engines.base import Engine, SendAudio, SendJson
 from voice.engines.live import LiveChat, LiveTimeouts
+from voice.engines.live.bargein import BargeInSettings
 from voice.engines.spoken import SpokenChat
 from voice.gemini.sdk import LiveUpstream
 from voice.limits import ConnectionLimits
@@ -46,6 +47,14 @@ def offline_voice() -> SpeechSynthesizer | None:
 def vad_settings() -> VadSettings:
     return VadSettings(
         aggressiveness=settings.VAD_AGGRESSIVENESS, onset_ms=settings.VAD_ONSET_MS, hangover_ms=settings.VAD_HANGOVER_MS
+    )
+
+
+def barge_in_settings() -> BargeInSettings:
+    return BargeInSettings(
+        aggressiveness=settings.BARGE_IN_VAD_AGGRESSIVENESS,
+        min_speech_ms=settings.BARGE_IN_MIN_SPEECH_MS,
+        min_level_dbfs=settings.BARGE_IN_MIN_LEVEL_DBFS,
     )
 
 
@@ -101,6 +110,7 @@ def build_engine(
         send_audio=send_audio,
         fallback=lambda: spoken_chat(conversation, send_json=send_json, send_audio=send_audio),
         timeouts=LiveTimeouts(stall_seconds=settings.LIVE_STALL_SECONDS),
+        barge_in=barge_in_settings(),
     )
 
 

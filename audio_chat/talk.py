@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from voice.audio import float_to_pcm16, pcm16_to_float, resample
-from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
+from voice.audio_format import BYTES_PER_SAMPLE, INPUT_RATE_HZ, OUTPUT_RATE_HZ
 from voice.protocol import CloseCode
 from voice.speech.tts import NeuralVoice, joe_voice_files
 
@@ -131,6 +131,28 @@ async def stream(ws: ClientConnection, pcm: bytes) -> None:
     await ws.send(json.dumps({"type": "audio_end"}))
 
 
+class ReplyRecording:
+    """The helper's voice as the child would have heard it: cut where an ``interrupted`` says playback stopped."""
+
+    def __init__(self) -> None:
+        self.pcm = bytearray()
+        self._start = 0  # where the current reply begins in ``pcm``
+        self._cut = False
+
+    def audio(self, frame: bytes) -> None:
+        if not self._cut:
+            self.pcm.extend(frame)
+
+    def interrupted(self, message: dict[str, Any]) -> None:
+        played = message.get("played_samples")
+        if isinstance(played, int) and played >= 0:
+            del self.pcm[self._start + played * BYTES_PER_SAMPLE :]
+        self._cut = True
+
+    def turn_complete(self) -> None:
+        self._start, self._cut = len(self.pcm), False
+
+
 async def talk(args: argparse.Namespace) -> int:
     base_url = args.base_url.rstrip("/")
     if args.session:
@@ -140,7 +162,7 @@ async def talk(args: argparse.Namespace) -> int:
         session_id, token = created["id"], created["client_token"]
         print(f"session {session_id}", file=sys.stderr)
     ws_url = base_url.replace("http", "ws", 1) + f"/ws/audio-chat/{session_id}/?token={token}"
-    reply = bytearray()
+    reply = ReplyRecording()
     async with connect(ws_url, compression=None, max_size=2**22, open_timeout=30) as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 30))
         if first.get("type") != "connection":
@@ -156,7 +178,7 @@ async def talk(args: argparse.Namespace) -> int:
             while True:
                 frame = await asyncio.wait_for(ws.recv(), args.timeout)
                 if isinstance(frame, bytes):
-                    reply.extend(frame)
+                    reply.audio(frame)
                     continue
                 message = json.loads(frame)
                 kind = message["type"]
@@ -166,9 +188,13 @@ async def talk(args: argparse.Namespace) -> int:
                     print(f"helper: {message['text']}")
                 elif kind == "response":
                     print(f"helper: {message['content']}")
-                elif kind in ("status", "error", "interrupted"):
+                elif kind in ("status", "error"):
                     print(f"({kind}: {message.get('state') or message.get('message') or ''})")
+                elif kind == "interrupted":
+                    reply.interrupted(message)
+                    print("(interrupted)")
                 elif kind == "turn_complete":
+                    reply.turn_complete()
                     break
         except TimeoutError:
             print("(no reply in time)", file=sys.stderr)
@@ -179,8 +205,8 @@ async def talk(args: argparse.Namespace) -> int:
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(OUTPUT_RATE_HZ)
-            out.writeframes(bytes(reply))
-        print(f"wrote {len(reply) / 2 / OUTPUT_RATE_HZ:.1f} s of the helper's voice to {args.out}", file=sys.stderr)
+            out.writeframes(bytes(reply.pcm))
+        print(f"wrote {len(reply.pcm) / 2 / OUTPUT_RATE_HZ:.1f} s of the helper's voice to {args.out}", file=sys.stderr)
     return 0
 
 

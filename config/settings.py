@@ -261,6 +261,10 @@ LIVE_END_SENSITIVITY: str = env.str("LIVE_END_SENSITIVITY", default="END_SENSITI
 LIVE_SILENCE_DURATION_MS: int | None = env.int("LIVE_SILENCE_DURATION_MS", default=None)
 LIVE_STALL_SECONDS: float = env.float("LIVE_STALL_SECONDS", default=15.0)
 LIVE_HANDLE_MAX_AGE_SECONDS: int = env.int("LIVE_HANDLE_MAX_AGE_SECONDS", default=2 * 3600 - 300)
+# Barge-in: the bridge's own detection of the child speaking over a reply the client still plays (bench.bargein).
+BARGE_IN_VAD_AGGRESSIVENESS: int = env.int("BARGE_IN_VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
+BARGE_IN_MIN_SPEECH_MS: int = env.int("BARGE_IN_MIN_SPEECH_MS", default=120)
+BARGE_IN_MIN_LEVEL_DBFS: float = env.float("BARGE_IN_MIN_LEVEL_DBFS", default=-40.0)
 
 # Raw microphone audio is never stored unless this names a folder (debugging, browser tests).
 AUDIO_ARCHIVE_DIR: str = env.str("AUDIO_ARCHIVE_DIR", default="")

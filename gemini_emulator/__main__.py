@@ -23,6 +23,13 @@ def parse_args() -> argparse.Namespace:
         "--realtime-factor", type=float, default=4.0, help="how much faster than real time replies are generated"
     )
     parser.add_argument(
+        "--stale-handle-close-code",
+        type=int,
+        choices=[1007, 1008],
+        default=1007,
+        help="the close code a setup resuming with an unknown or forgotten handle gets",
+    )
+    parser.add_argument(
         "--responder",
         choices=["scripted", "engine", "tone"],
         default="engine",
@@ -46,6 +53,7 @@ async def main() -> None:
         models=[m.strip() for m in args.models.split(",") if m.strip()],
         lifetime=args.lifetime,
         realtime_factor=args.realtime_factor,
+        stale_handle_close_code=args.stale_handle_close_code,
         port=args.port,
     )
     async with emulator:

@@ -24,6 +24,7 @@ class FaultPlan:
     lifetime: float | None = None  # overrides the emulator's connection lifetime
     stall_at_turn: int | None = None  # from this reply on, send nothing at all (the socket stays open)
     malformed_frame_at_turn: int | None = None  # send a frame that is not JSON instead of this reply
+    realtime_factor: float | None = None  # this connection's reply pace (1.0: real time); else the emulator's
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v != getattr(NO_FAULTS, k)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -11,7 +12,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -49,6 +50,10 @@ SETUP_TIMEOUT_SECONDS = 30.0
 INVALID_ARGUMENT = "Request contains an invalid argument."
 INTERNAL_ERROR = "Internal error encountered."
 DEADLINE_EXPIRED = "Deadline expired before operation could complete."
+STALE_HANDLE_REASONS = {
+    1007: "Invalid session resumption handle.",
+    1008: "Session resumption handle is not valid or has expired.",
+}
 
 
 class _Closed(Exception):
@@ -111,6 +116,7 @@ class GeminiLiveEmulator:
         chunk_ms: int = 200,
         burst_chunks: int = 5,
         fault_schedule: FaultSchedule | None = None,
+        stale_handle_close_code: int = 1007,
         host: str = "127.0.0.1",
         port: int = 0,
         certificate_dir: Path | None = None,
@@ -125,6 +131,7 @@ class GeminiLiveEmulator:
         self.chunk_bytes = OUTPUT_BYTES_PER_SECOND * chunk_ms // 1000
         self.burst_chunks = burst_chunks
         self.fault_schedule = fault_schedule
+        self.stale_handle_close_code = stale_handle_close_code  # how a handle it does not know is refused
         self.records: list[ConnectionRecord] = []
         self.conversations: dict[str, Conversation] = {}
         self._host = host
@@ -187,6 +194,20 @@ class GeminiLiveEmulator:
         """The next connections get these plans, one each, in order."""
         self._queued_plans.extend(plans)
 
+    def forget_handles(self, *, close_code: int | None = None) -> int:
+        """Every resumption handle issued so far expires (as after a restart, or hours later); returns how many.
+
+        A setup resuming with one is then closed with ``close_code`` (1007 or 1008; the emulator's
+        ``stale_handle_close_code`` when not given, which it also becomes).
+        """
+        if close_code is not None:
+            if close_code not in STALE_HANDLE_REASONS:
+                raise ValueError(f"a stale handle is refused with one of: {sorted(STALE_HANDLE_REASONS)}")
+            self.stale_handle_close_code = close_code
+        forgotten = len(self.conversations)
+        self.conversations.clear()
+        return forgotten
+
     # --- the upgrade --------------------------------------------------------------------------
 
     def _next_plan(self, headers: Headers) -> FaultPlan:
@@ -235,10 +256,19 @@ class GeminiLiveEmulator:
             for text in query["text"]:
                 self.responder.queue_transcript(text)
             return connection.respond(200, "{}\n")
+        if path == "/emulator/forget-handles":
+            try:
+                code = int(query["close_code"][0]) if "close_code" in query else None
+                forgotten = self.forget_handles(close_code=code)
+            except ValueError as error:
+                return connection.respond(400, f"{error}\n")
+            return connection.respond(200, json.dumps({"forgotten": forgotten}) + "\n")
         if path == "/emulator/records":
             return connection.respond(200, json.dumps([r.summary() for r in self.records]) + "\n")
         return connection.respond(
-            404, "Control endpoints: /emulator/faults?plan=, /emulator/transcripts?text=, /emulator/records\n"
+            404,
+            "Control endpoints: /emulator/faults?plan=, /emulator/transcripts?text=, "
+            "/emulator/forget-handles?close_code=, /emulator/records\n",
         )
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -357,7 +387,8 @@ class _LiveConnection:
         if handle:
             resumed = self.emulator.conversations.get(handle)
             if resumed is None:
-                await self.close(1007, "Invalid session resumption handle.")
+                code = self.emulator.stale_handle_close_code
+                await self.close(code, STALE_HANDLE_REASONS.get(code, INVALID_ARGUMENT))
             if resumed.model != model:
                 await self.close(1007, "The model cannot change when a session is resumed.")
             self.conversation = Conversation(
@@ -501,18 +532,15 @@ class _LiveConnection:
         self.reply = _Reply()
         # With interrupts off a reply still being spoken is not replaced: the new one follows it, as Live queues it.
         self.reply_task = asyncio.create_task(
-            self._after(self.reply_task, self._voice_reply(self.turns, user_text, self.reply))
+            self._after(self.reply_task, functools.partial(self._voice_reply, self.turns, user_text, self.reply))
         )
 
     @staticmethod
-    async def _after(previous: asyncio.Task[None] | None, reply: Coroutine[Any, Any, None]) -> None:
+    async def _after(previous: asyncio.Task[None] | None, reply: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        # ``reply`` is made only once it runs: a task cancelled before it started leaves no coroutine unawaited.
         if previous is not None and not previous.done():
-            try:
-                await previous
-            except BaseException:
-                reply.close()
-                raise
-        await reply
+            await previous
+        await reply()
 
     async def _interrupt(self) -> None:
         task, reply = self.reply_task, self.reply
@@ -521,7 +549,8 @@ class _LiveConnection:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        self.conversation.history.append(("model", reply.delivered_text()))
+        if reply.text:  # the model had its answer; one still being thought of leaves no trace
+            self.conversation.history.append(("model", reply.delivered_text()))
         if self.record.turns:  # an interruption can come before any turn was recorded
             self.record.turns[-1]["interrupted"] = "true"
         await self.send({"serverContent": {"interrupted": True}})
@@ -561,7 +590,7 @@ class _LiveConnection:
             if (number + 1) % self.emulator.burst_chunks == 0:
                 # Generation runs faster than real time, in bursts, as the real service's does.
                 burst_seconds = self.emulator.burst_chunks * chunk / OUTPUT_BYTES_PER_SECOND
-                await asyncio.sleep(burst_seconds / self.emulator.realtime_factor)
+                await asyncio.sleep(burst_seconds / self._realtime_factor())
         if plan.close_1011_at_turn == turn and plan.close_1011_after_chunks >= len(chunks):
             await self.close(1011, INTERNAL_ERROR)
         self.conversation.history.append(("model", spoken.text))
@@ -575,6 +604,10 @@ class _LiveConnection:
         await self.send({"serverContent": {"turnComplete": True}, "usageMetadata": self._usage(reply)})
         if self.config.resumption:
             await self._send_handle()
+
+    def _realtime_factor(self) -> float:
+        pace = self.plan.realtime_factor
+        return pace if pace is not None and pace > 0 else self.emulator.realtime_factor
 
     def _usage(self, reply: _Reply) -> dict[str, Any]:
         sent_seconds = reply.sent_chunks * self.emulator.chunk_bytes / OUTPUT_BYTES_PER_SECOND

@@ -196,6 +196,8 @@ class ChatConnection:
                         await self._audio(pcm)
                 case protocol.AudioEnd():
                     await self.engine.audio_end()
+                case protocol.PlaybackReport(played_samples=played):
+                    await self.engine.playback(played)
                 case protocol.Auth():
                     pass  # already authenticated: a client may send its token first whatever it put in the URL
                 case _:

@@ -6,6 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 ACTIVE_CONNECTIONS = Gauge("audio_chat_active_connections", "Open client WebSockets")
 TURNS = Counter("audio_chat_turns_total", "Helper turns completed", ["mode", "interrupted"])
+BARGE_INS = Counter("audio_chat_barge_ins_total", "Live replies cut by the bridge's own detection of the child's voice")
 RECONNECTS = Counter("audio_chat_upstream_reconnects_total", "Live upstream reconnections after a failure")
 SWITCHOVERS = Counter("audio_chat_upstream_switchovers_total", "Planned Live connection switches (goAway)")
 FALLBACKS = Counter("audio_chat_fallbacks_total", "Connections that fell back from Live to text mode")

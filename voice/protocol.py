@@ -18,6 +18,7 @@ from voice.audio_format import INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES, OUTPUT_RATE
 
 DEFAULT_MAX_TEXT_CHARS: Final = 2000
 MAX_AUTH_FRAME_CHARS: Final = 4096
+MAX_PLAYED_SAMPLES: Final = 2**53  # a count any JSON number can carry exactly
 
 
 class ClientMessageType(enum.StrEnum):
@@ -25,6 +26,7 @@ class ClientMessageType(enum.StrEnum):
     TEXT = "text"
     AUDIO_BASE64 = "audio_base64"
     AUDIO_END = "audio_end"
+    PLAYBACK = "playback"
     PING = "ping"
 
 
@@ -100,6 +102,13 @@ class AudioEnd:
 
 
 @dataclass(frozen=True)
+class PlaybackReport:
+    """How many samples of the helper's audio the client has played since it connected (optional, advisory)."""
+
+    played_samples: int
+
+
+@dataclass(frozen=True)
 class Ping:
     pass
 
@@ -111,7 +120,7 @@ class Auth:
     token: str
 
 
-ClientMessage = TextInput | AudioInput | AudioEnd | Ping | Auth
+ClientMessage = TextInput | AudioInput | AudioEnd | PlaybackReport | Ping | Auth
 
 
 # Text is stored and sent on as UTF-8: a lone surrogate cannot be encoded, and control characters (NUL above all,
@@ -196,6 +205,13 @@ def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CH
             return AudioInput(validate_pcm_frame(_decode_base64_audio(content)))
         case ClientMessageType.AUDIO_END:
             return AudioEnd()
+        case ClientMessageType.PLAYBACK:
+            played = message.get("played_samples")
+            if isinstance(played, bool) or not isinstance(played, int) or not 0 <= played < MAX_PLAYED_SAMPLES:
+                raise ProtocolError(
+                    ErrorCode.INVALID_FIELD, "'played_samples' must be a whole number of samples, 0 or more."
+                )
+            return PlaybackReport(played)
         case ClientMessageType.PING:
             return Ping()
         case ClientMessageType.AUTH:
@@ -242,8 +258,11 @@ def output_transcript_message(text: str) -> dict[str, Any]:
     return {"type": ServerMessageType.OUTPUT_TRANSCRIPT.value, "text": text}
 
 
-def interrupted_message() -> dict[str, Any]:
-    return {"type": ServerMessageType.INTERRUPTED.value}
+def interrupted_message(*, played_samples: int | None = None) -> dict[str, Any]:
+    """``played_samples``: how much of the interrupted reply the client had played (24 kHz), when known."""
+    if played_samples is None:
+        return {"type": ServerMessageType.INTERRUPTED.value}
+    return {"type": ServerMessageType.INTERRUPTED.value, "played_samples": played_samples}
 
 
 def turn_complete_message(*, interrupted: bool) -> dict[str, Any]:

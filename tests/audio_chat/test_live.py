@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import numpy as np
 import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
@@ -15,8 +16,12 @@ from audio_chat import realtime
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import DjangoConversationStore, message_create
 from gemini_emulator import FaultPlan, GeminiLiveEmulator, ScriptedResponder
-from tests.audio_chat.ws_client import connect_client
-from tests.gemini_emulator.conftest import silence, voiced
+from tests.audio_chat.ws_client import RecordingClient, connect_client
+from tests.gemini_emulator.conftest import FRAME_BYTES, silence, voiced
+from tests.speech import spoken_question
+from voice.audio import float_to_pcm16, pcm16_to_float, resample
+from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
+from voice.engines.live.bargein import BargeInDetector
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -246,3 +251,144 @@ async def test_a_failure_inside_the_live_engine_fails_the_connection_cleanly(emu
     again = await connect_client(session)
     assert again.messages("connection")[0]["mode"] == "live"
     await again.leave()
+
+
+# --- barge-in that follows what the child hears -----------------------------------------------------------
+
+
+_QUESTION: list[bytes] = []
+
+
+async def child_question() -> bytes:
+    """The child's words over the helper: real speech (the barge-in detector ignores tones), made once."""
+    if not _QUESTION:
+        _QUESTION.append(await spoken_question("Wait, how do I open the red door?", lead_seconds=0, tail_seconds=0))
+    return _QUESTION[0]
+
+
+def frames_until_barge_in(pcm: bytes) -> int:
+    """How many 20 ms frames of ``pcm`` the service's detector needs before it cuts in (its default settings)."""
+    detector = BargeInDetector(realtime.barge_in_settings())
+    for number, start in enumerate(range(0, len(pcm), FRAME_BYTES)):
+        if detector.feed(pcm[start : start + FRAME_BYTES], helper_playing=True):
+            return number + 1
+    raise AssertionError("the detector never hears this speech")
+
+
+async def speak_in_real_time(client: RecordingClient, pcm: bytes) -> list[float]:
+    """Send 20 ms frames at a microphone's pace; returns when each frame was sent."""
+    sent: list[float] = []
+    started = time.monotonic()
+    for number, start in enumerate(range(0, len(pcm), FRAME_BYTES)):
+        sent.append(time.monotonic())
+        await client.ws.send_to(bytes_data=pcm[start : start + FRAME_BYTES])
+        await asyncio.sleep(max(0.0, started + (number + 1) * 0.02 - time.monotonic()))
+    return sent
+
+
+def first_audio_at(client: RecordingClient) -> float:
+    return next(at for (kind, _), at in zip(client.events, client.arrived, strict=False) if kind == "audio")
+
+
+def index_of(client: RecordingClient, kind: str) -> int:
+    return next(n for n, (t, m) in enumerate(client.events) if t == "json" and m["type"] == kind)
+
+
+async def ask_for_the_long_answer(client: RecordingClient, responder: ScriptedResponder) -> None:
+    responder.queue_transcript("tell me a long story")
+    await client.speak(voiced(0.4) + silence(0.6))
+    await client.until(lambda: client.audio())
+
+
+async def test_talking_over_a_reply_sent_ahead_cuts_it_where_the_child_heard_it(emulator, responder, session) -> None:
+    emulator.queue_faults(FaultPlan(realtime_factor=4.0))  # the whole reply arrives long before it is played
+    speech = await child_question()
+    client = await connect_client(session)
+    await ask_for_the_long_answer(client, responder)
+    await client.until(lambda: client.messages("output_transcript") and emulator.records[0].turns)
+    await asyncio.sleep(max(0.0, first_audio_at(client) + 0.3 - time.monotonic()))
+    sent = await speak_in_real_time(client, speech)
+    await asyncio.sleep(0.3)
+    await client.leave()
+    needed = frames_until_barge_in(speech)
+    at = index_of(client, "interrupted")
+    assert client.arrived[at] - sent[needed - 1] < 0.15, "interrupted within 150 ms of the speech the VAD needs"
+    assert [t for t, _ in client.events[at:]].count("audio") == 0, "no reply audio after interrupted"
+    assert len(client.messages("interrupted")) == 1
+    played = client.messages("interrupted")[0]["played_samples"]
+    assert 0.2 * 24_000 < played < 1.2 * 24_000, "about 0.3 s of the reply plus the VAD's onset was heard"
+    assert client.messages("turn_complete") == [{"type": "turn_complete", "interrupted": True}]
+    helper = [r for r in await database_sync_to_async(stored)(session) if r[0] == "assistant"]
+    full = "[tone] " + LONG_REPLY
+    assert len(helper) == 1 and helper[0][3] is True
+    assert helper[0][2] and full.startswith(helper[0][2]) and len(helper[0][2]) < len(full) / 2
+
+
+async def test_a_reply_sent_in_real_time_is_interrupted_exactly_once(emulator, responder, session) -> None:
+    emulator.queue_faults(FaultPlan(realtime_factor=1.0))  # Gemini is still generating: it interrupts too
+    speech = await child_question()
+    client = await connect_client(session)
+    await ask_for_the_long_answer(client, responder)
+    await asyncio.sleep(max(0.0, first_audio_at(client) + 0.3 - time.monotonic()))
+    await speak_in_real_time(client, speech)
+    await client.until(lambda: client.messages("turn_complete"))
+    await asyncio.sleep(0.3)
+    await client.leave()
+    assert emulator.records[0].turns[0].get("interrupted") == "true", "Gemini interrupted its own reply"
+    assert len(client.messages("interrupted")) == 1
+    assert client.messages("turn_complete") == [{"type": "turn_complete", "interrupted": True}]
+    at = index_of(client, "interrupted")
+    assert [t for t, _ in client.events[at:]].count("audio") == 0
+    helper = [r for r in await database_sync_to_async(stored)(session) if r[0] == "assistant"]
+    assert len(helper) == 1 and helper[0][3] is True and len(helper[0][2]) < len("[tone] " + LONG_REPLY)
+
+
+async def test_room_noise_and_the_helpers_echo_do_not_interrupt(emulator, session) -> None:
+    voiced_helper = ScriptedResponder(rules=[("long", LONG_REPLY)], voice="joe")
+    emulator.responder = voiced_helper
+    emulator.queue_faults(FaultPlan(realtime_factor=4.0))
+    client = await connect_client(session)
+    await ask_for_the_long_answer(client, voiced_helper)
+    await client.until(lambda: emulator.records[0].turns and emulator.records[0].sent_chunks)
+    await asyncio.sleep(0.5)  # most of the reply has arrived; the client plays it for seconds more
+    reply = resample(pcm16_to_float(client.audio()), OUTPUT_RATE_HZ, INPUT_RATE_HZ)
+    room = np.random.default_rng(5).normal(0.0, 10 ** (-60 / 20), reply.size)  # a quiet room, about -60 dBFS
+    echo = float_to_pcm16((reply * 10 ** (-30 / 20) + room).astype(np.float32))  # 30 dB below the reply
+    await speak_in_real_time(client, echo[: 3 * INPUT_RATE_HZ * 2])
+    await client.until(lambda: client.messages("turn_complete"))
+    await client.leave()
+    assert client.messages("interrupted") == []
+    assert client.messages("turn_complete") == [{"type": "turn_complete", "interrupted": False}]
+    helper = [r for r in await database_sync_to_async(stored)(session) if r[0] == "assistant"]
+    assert helper == [("assistant", "audio", LONG_REPLY, False, "live")]
+
+
+# --- a resumption that fails is not a failure of Live -------------------------------------------------
+
+
+@pytest.mark.parametrize("close_code", [1007, 1008])
+async def test_an_expired_handle_starts_a_fresh_seeded_session(emulator, session, close_code) -> None:
+    client = await connect_client(session)
+    await client.ws.send_json_to({"type": "text", "content": "where is the key?"})
+    await client.until(lambda: client.messages("turn_complete"))
+    await asyncio.sleep(0.2)  # the handle after the turn is saved
+    await client.leave()
+    emulator.forget_handles(close_code=close_code)
+    again = await connect_client(session)
+    await again.until(lambda: len(emulator.records) >= 3 and emulator.records[2].client_content)
+    await again.ws.send_json_to({"type": "text", "content": "and the key?"})
+    await again.until(lambda: again.messages("response"))
+    stale, fresh = emulator.records[1], emulator.records[2]
+    assert again.messages("connection")[0]["mode"] == "live"
+    assert not [e for e in again.events if e[0] == "close"], "the client's socket stays open"
+    await again.leave()
+    assert stale.closed_with is not None and stale.closed_with[0] == close_code
+    assert stale.resumed_handle == "" and "handle" in str(stale.setup.get("sessionResumption"))
+    assert not fresh.setup.get("sessionResumption", {}).get("handle"), "the fresh session resumes nothing"
+    assert [(t["role"], t["parts"][0]["text"]) for t in fresh.client_content[0]["turns"]] == [
+        ("user", "where is the key?"),
+        ("model", "[tone] Look under the blue rug."),
+    ]
+    assert again.messages("status") == [], "no fallback, not even a reconnecting notice"
+    assert again.messages("response")[0]["content"] == "[tone] Look under the blue rug."
+    assert len(emulator.records) == 3, "the stale handle was tried once, then dropped"

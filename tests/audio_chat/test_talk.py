@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio_chat.talk import main, read_wav_as_16k_mono, server_message
+from audio_chat.talk import ReplyRecording, main, read_wav_as_16k_mono, server_message
 from tests.processes import free_port
 
 
@@ -87,3 +87,24 @@ def test_an_unreachable_service_is_one_line_that_says_what_to_do(
 def test_field_errors_are_named_with_their_messages() -> None:
     body = json.dumps({"level": ["Object with slug=nope does not exist."], "child_age": ["Too young."]}).encode()
     assert server_message(body) == "level: Object with slug=nope does not exist.; child_age: Too young."
+
+
+def test_an_interrupted_reply_is_written_only_up_to_where_it_was_played() -> None:
+    reply = ReplyRecording()
+    reply.audio(b"\x01\x00" * 4800)  # 0.2 s arrived ahead of playback
+    reply.audio(b"\x02\x00" * 4800)
+    reply.interrupted({"type": "interrupted", "played_samples": 6000})
+    reply.audio(b"\x03\x00" * 100)  # late audio of the cut reply is never heard
+    reply.turn_complete()
+    assert bytes(reply.pcm) == b"\x01\x00" * 4800 + b"\x02\x00" * 1200
+    reply.audio(b"\x04\x00" * 10)  # the next reply is kept whole
+    reply.interrupted({"type": "interrupted", "played_samples": 5})
+    assert bytes(reply.pcm) == b"\x01\x00" * 4800 + b"\x02\x00" * 1200 + b"\x04\x00" * 5
+
+
+def test_an_interrupted_without_a_position_keeps_what_arrived() -> None:
+    reply = ReplyRecording()
+    reply.audio(b"\x01\x00" * 10)
+    reply.interrupted({"type": "interrupted"})
+    reply.audio(b"\x02\x00" * 10)
+    assert bytes(reply.pcm) == b"\x01\x00" * 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,12 +22,14 @@ from config.asgi import application
 class RecordingClient:
     ws: WebsocketCommunicator
     events: list[tuple[str, Any]] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # time.monotonic() of each event, in step with ``events``
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
     async def read(self) -> None:
         while True:
             output = await self.ws.receive_output(timeout=60)
+            self.arrived.append(time.monotonic())
             if output["type"] == "websocket.close":
                 self.events.append(("close", output.get("code")))
                 return

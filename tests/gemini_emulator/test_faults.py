@@ -116,6 +116,21 @@ async def test_a_fault_can_be_chosen_with_a_header(emulator) -> None:
             pass
 
 
+async def test_a_reply_pace_applies_to_one_connection(emulator, client) -> None:
+    async def reply_seconds() -> float:
+        async with client.aio.live.connect(model=MODEL, config=live_config()) as session:
+            await ask(session, "tell me about the door and the garden and the rug and the bunny and the castle")
+            await one_turn(session)
+        chunks = emulator.records[-1].sent_chunks
+        return float(chunks[-1][0] - chunks[0][0])
+
+    emulator.queue_faults(FaultPlan(realtime_factor=1.0))
+    real_time = await reply_seconds()
+    default_pace = await reply_seconds()  # the emulator's own: 8x in these tests
+    assert real_time >= 1.9, "a reply of about 2.7 s, in bursts of 1 s, takes at least 2 s at real time"
+    assert default_pace < real_time / 3
+
+
 def test_a_seeded_schedule_draws_the_same_faults_again() -> None:
     first = FaultSchedule(seed=7, close_1011=0.3, go_away=0.3, stall=0.2)
     second = FaultSchedule(seed=7, close_1011=0.3, go_away=0.3, stall=0.2)

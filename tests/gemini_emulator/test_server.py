@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import urllib.parse
 import urllib.request
@@ -105,6 +106,24 @@ async def test_speaking_during_a_reply_interrupts_it(emulator, client, responder
     assert record.turns[0]["interrupted"] == "true"
 
 
+class SlowThinker(ScriptedResponder):
+    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        await asyncio.sleep(0.5)
+        return await super().reply(conversation, user_text)
+
+
+async def test_speaking_while_the_model_still_thinks_interrupts_and_keeps_the_connection(emulator, client) -> None:
+    emulator.responder = SlowThinker()
+    async with client.aio.live.connect(model=MODEL, config=live_config()) as session:
+        await stream(session, voiced(0.5) + silence(0.5))
+        await stream(session, voiced(0.2) + silence(0.5))  # before the first answer was thought of
+        messages = await one_turn(session)  # the interrupted first turn ends …
+        messages += await one_turn(session)  # … and the second question is answered
+    assert "interrupted" in kinds(messages)
+    assert emulator.records[0].closed_with is None
+    assert [turn.get("interrupted") for turn in emulator.records[0].turns] == [None]
+
+
 async def test_with_interruption_off_a_second_question_is_answered_after_the_first_reply(emulator, client) -> None:
     emulator.realtime_factor = 4.0
     config = live_config(
@@ -145,6 +164,40 @@ async def test_an_unknown_handle_is_refused(client) -> None:
         async with client.aio.live.connect(model=MODEL, config=config):
             pass
     assert raised.value.code == 1007
+
+
+async def first_handle(client) -> str:
+    async with client.aio.live.connect(model=MODEL, config=live_config()) as session:
+        update = await asyncio.wait_for(session._receive(), 5)
+        return str(update.session_resumption_update.new_handle)
+
+
+@pytest.mark.parametrize("close_code", [1007, 1008])
+async def test_forgotten_handles_are_refused_with_the_chosen_close_code(emulator, client, close_code) -> None:
+    handle = await first_handle(client)
+    assert emulator.forget_handles(close_code=close_code) == 1
+    config = live_config(session_resumption=types.SessionResumptionConfig(handle=handle))
+    with pytest.raises(errors.APIError) as raised:
+        async with client.aio.live.connect(model=MODEL, config=config):
+            pass
+    assert raised.value.code == close_code
+    assert "handle" in str(raised.value)
+    async with client.aio.live.connect(model=MODEL, config=live_config()):
+        pass  # a fresh session is still welcome
+
+
+def test_a_stale_handle_close_code_must_be_1007_or_1008(emulator) -> None:
+    with pytest.raises(ValueError, match="1007, 1008"):
+        emulator.forget_handles(close_code=1011)
+
+
+async def test_the_control_endpoint_forgets_handles(emulator, client) -> None:
+    handle = await first_handle(client)
+    url = f"{emulator.base_url}/emulator/forget-handles?close_code=1008"
+    status, body = await asyncio.to_thread(http_get, url, str(emulator.ca_file))
+    assert status == 200 and json.loads(body) == {"forgotten": 1}
+    assert handle not in emulator.conversations
+    assert emulator.stale_handle_close_code == 1008
 
 
 async def test_history_seeded_through_client_content_comes_before_realtime_input(emulator, client, responder) -> None:

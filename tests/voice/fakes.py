@@ -91,3 +91,6 @@ class RecordingEngine:
 
     async def audio_end(self) -> None:
         self.calls.append(("audio_end", None))
+
+    async def playback(self, played_samples: int) -> None:
+        self.calls.append(("playback", played_samples))

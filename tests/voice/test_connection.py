@@ -44,11 +44,13 @@ async def test_frames_are_routed_to_the_engine(connection, engine) -> None:
     await connection.receive_bytes(b"\x01\x00" * 4)
     await connection.receive_text(json.dumps({"type": "audio_base64", "content": "AQABAA=="}))
     await connection.receive_text('{"type":"audio_end"}')
+    await connection.receive_text('{"type":"playback","played_samples":2400}')
     assert engine.calls == [
         ("text", "hi"),
         ("audio", b"\x01\x00" * 4),
         ("audio", b"\x01\x00\x01\x00"),
         ("audio_end", None),
+        ("playback", 2400),
     ]
 
 

@@ -9,7 +9,16 @@ import pytest
 
 from voice import protocol
 from voice.audio_format import MAX_AUDIO_FRAME_BYTES
-from voice.protocol import AudioEnd, AudioInput, ErrorCode, Ping, ProtocolError, TextInput, decode_client_message
+from voice.protocol import (
+    AudioEnd,
+    AudioInput,
+    ErrorCode,
+    Ping,
+    PlaybackReport,
+    ProtocolError,
+    TextInput,
+    decode_client_message,
+)
 
 
 def test_text_is_decoded_and_trimmed() -> None:
@@ -19,6 +28,23 @@ def test_text_is_decoded_and_trimmed() -> None:
 def test_ping_and_audio_end_are_decoded() -> None:
     assert decode_client_message('{"type":"ping"}') == Ping()
     assert decode_client_message('{"type":"audio_end"}') == AudioEnd()
+
+
+def test_a_playback_report_is_decoded() -> None:
+    assert decode_client_message('{"type":"playback","played_samples":48000}') == PlaybackReport(48000)
+    assert decode_client_message('{"type":"playback","played_samples":0}') == PlaybackReport(0)
+
+
+@pytest.mark.parametrize("played", ["-1", "1.5", "true", '"12"', "null", str(2**60)])
+def test_a_playback_report_needs_a_whole_count(played: str) -> None:
+    with pytest.raises(ProtocolError) as raised:
+        decode_client_message(f'{{"type":"playback","played_samples":{played}}}')
+    assert raised.value.code is ErrorCode.INVALID_FIELD
+
+
+def test_interrupted_carries_the_played_position_when_known() -> None:
+    assert protocol.interrupted_message() == {"type": "interrupted"}
+    assert protocol.interrupted_message(played_samples=7200) == {"type": "interrupted", "played_samples": 7200}
 
 
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])

@@ -64,6 +64,10 @@ class Engine(Protocol):
 
     async def audio_end(self) -> None: ...
 
+    async def playback(self, played_samples: int) -> None:
+        """The client has played ``played_samples`` of this connection's helper audio (24 kHz samples)."""
+        ...
+
 
 async def feed(engine: Engine, item: ClientInput) -> None:
     """Give one client input to an engine."""

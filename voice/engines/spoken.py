@@ -133,6 +133,9 @@ class SpokenChat:
         with contextlib.suppress(asyncio.QueueFull):
             self._audio_in.put_nowait(None)
 
+    async def playback(self, played_samples: int) -> None:
+        """Not needed here: this engine paces its own downlink, so it knows what the client has played."""
+
     async def _queue_turn(self, text: str, *, spoken: bool, stored: bool = False) -> None:
         try:
             self._turns.put_nowait((text, spoken, stored))

@@ -269,10 +269,10 @@ def _upstream_error(error: BaseException) -> UpstreamError:
     if isinstance(error, errors.APIError):
         code = int(error.code or 1006)
         reason = str(error.message or error.details or "")
+        if code in (1007, 1008) and any(marker in reason.lower() for marker in ("resumption", "handle")):
+            return ResumptionRejected(code, reason)  # before the model check: "handle not found" is not a model
         if code == 1008 and any(marker in reason.lower() for marker in _GONE_MARKERS):
             return ModelUnavailable(code, reason)
-        if code == 1007 and "resumption" in reason.lower():
-            return ResumptionRejected(code, reason)
         return UpstreamError(code, reason)
     if isinstance(error, TimeoutError):
         return UpstreamError(1006, "timed out")

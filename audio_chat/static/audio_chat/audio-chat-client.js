@@ -22,6 +22,7 @@ const here = new URL(".", import.meta.url);
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
 // A connection that stayed up this long was healthy: the next drop starts the retries afresh.
 const HEALTHY_AFTER_MS = 10_000;
+const PLAYBACK_REPORT_MS = 200; // how often the server hears how much of the helper's audio has been played
 const FINAL_CLOSE_CODES = new Set(Object.values(CloseCodes).filter((code) => code >= 4000));
 
 export const ClientStatus = Object.freeze({
@@ -48,7 +49,14 @@ export class AudioChatClient extends EventTarget {
     this.socket = null;
     this.mode = null;
     this.talking = true;
-    this.stats = { framesSent: 0, bytesSent: 0, player: {}, interruptedAt: null, captureRate: null };
+    this.stats = {
+      framesSent: 0,
+      bytesSent: 0,
+      playbackReports: 0,
+      player: {},
+      interruptedAt: null,
+      captureRate: null,
+    };
     this.status = ClientStatus.DISCONNECTED;
     this.failedAttempts = 0; // consecutive connections that dropped before they were healthy
   }
@@ -102,6 +110,8 @@ export class AudioChatClient extends EventTarget {
         const message = JSON.parse(event.data);
         if (message.type === ServerMessageTypes.CONNECTION && !opened) {
           opened = true;
+          // Played samples are reported per connection: the player's count goes on across reconnects.
+          this.playback = { base: this.stats.player.played || 0, reported: 0, at: 0 };
           this.mode = message.mode;
           this.fallback = message.mode === "text";
           this.setStatus(this.idleStatus());
@@ -146,7 +156,7 @@ export class AudioChatClient extends EventTarget {
         this.emit("response", { text: message.content });
         break;
       case ServerMessageTypes.INTERRUPTED:
-        this.flushPlayback();
+        this.flushPlayback(message.played_samples);
         this.emit("interrupted");
         break;
       case ServerMessageTypes.TURN_COMPLETE:
@@ -179,7 +189,23 @@ export class AudioChatClient extends EventTarget {
     this.player.connect(this.playContext.destination);
     this.player.port.onmessage = (event) => {
       this.stats.player = event.data;
+      this.reportPlayback();
     };
+  }
+
+  // Tell the server how much of its audio has really been played, so that it knows whether the child is still
+  // hearing the helper (barge-in) and where a cut reply stopped. Sent while audio plays, and when it stops.
+  reportPlayback() {
+    const playback = this.playback;
+    const player = this.stats.player;
+    if (!playback || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    const played = Math.max(0, (player.played || 0) - playback.base);
+    const now = performance.now();
+    const stopped = !player.playing && !player.queued;
+    if (played === playback.reported || (!stopped && now - playback.at < PLAYBACK_REPORT_MS)) return;
+    playback.reported = played;
+    playback.at = now;
+    if (this.sendJson({ type: ClientMessageTypes.PLAYBACK, played_samples: played })) this.stats.playbackReports++;
   }
 
   play(buffer) {
@@ -188,8 +214,10 @@ export class AudioChatClient extends EventTarget {
     this.player.port.postMessage(buffer, [buffer]);
   }
 
-  flushPlayback() {
-    this.stats.interruptedAt = { played: this.stats.player.played || 0, time: performance.now() };
+  // `heard`: where the server believes the reply stopped for the child (samples of that reply), when it says.
+  flushPlayback(heard = null) {
+    const player = this.stats.player;
+    this.stats.interruptedAt = { played: player.played || 0, queued: player.queued || 0, heard, time: performance.now() };
     if (this.player) this.player.port.postMessage({ command: "flush" });
   }
 

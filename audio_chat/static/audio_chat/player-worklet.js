@@ -1,7 +1,8 @@
 // Playback of the helper's 24 kHz PCM16 with a small jitter buffer.
 // Playing starts once `preRollMs` of audio is queued (or on "drain" at the end of a turn). An empty queue
 // while playing counts as an underrun and buffers again. "flush" fades out over a few milliseconds (no
-// click) and drops everything queued. Counters are posted every 50 ms of render time.
+// click) and drops everything queued. Counters are posted every 50 ms of render time, and at once when
+// playback stops (the client tells the server how much was played).
 class PlayerProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -50,6 +51,9 @@ class PlayerProcessor extends AudioWorkletProcessor {
     this.queued = 0;
     this.playing = false;
     this.draining = false;
+    this.stats.playing = false;
+    this.stats.queued = 0;
+    this.report();
   }
 
   next() {
@@ -82,7 +86,10 @@ class PlayerProcessor extends AudioWorkletProcessor {
         out[i] = this.next();
       } else {
         if (this.playing && !this.draining) this.stats.underruns++;
-        if (this.playing) this.playing = false;
+        if (this.playing) {
+          this.playing = false;
+          this.sinceReport = sampleRate; // report this frame: the server learns that playback stopped
+        }
         this.draining = this.queued > 0 && this.draining;
         out[i] = 0;
         for (let j = i + 1; j < out.length; j++) out[j] = 0;

@@ -6,6 +6,7 @@ export const ClientMessageTypes = Object.freeze({
   "TEXT": "text",
   "AUDIO_BASE64": "audio_base64",
   "AUDIO_END": "audio_end",
+  "PLAYBACK": "playback",
   "PING": "ping"
 });
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ssl
 
-from google.genai import types
+import pytest
+from google.genai import errors, types
 
 from voice.context import ConversationContext, LevelContext
 from voice.gemini.events import (
@@ -12,11 +13,21 @@ from voice.gemini.events import (
     GoAway,
     InputTranscript,
     Interrupted,
+    ModelUnavailable,
     OutputTranscript,
     ResumptionHandle,
+    ResumptionRejected,
     TurnComplete,
+    UpstreamError,
 )
-from voice.gemini.sdk import GeminiSettings, LiveSettings, events_of, live_config, uses_history_config
+from voice.gemini.sdk import (
+    GeminiSettings,
+    LiveSettings,
+    _upstream_error,
+    events_of,
+    live_config,
+    uses_history_config,
+)
 
 CONTEXT = ConversationContext("s", 6, LevelContext("L", "A level."), voice_name="")
 SETTINGS = LiveSettings(gemini=GeminiSettings(api_key="k"), models=("gemini-3.8-live",))
@@ -91,3 +102,18 @@ def test_server_messages_become_events_in_order() -> None:
 def test_a_handle_that_is_not_resumable_is_ignored() -> None:
     message = types.LiveServerMessage.model_validate({"session_resumption_update": {"resumable": False}})
     assert events_of(message) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "kind"),
+    [
+        (1007, "Invalid session resumption handle.", ResumptionRejected),
+        (1008, "Session resumption handle not found.", ResumptionRejected),  # not a retired model
+        (1008, "models/x is not found for API version v1beta", ModelUnavailable),
+        (1011, "Internal error encountered.", UpstreamError),
+    ],
+)
+def test_close_codes_become_the_upstream_errors_the_bridge_acts_on(code: int, reason: str, kind: type) -> None:
+    error = _upstream_error(errors.APIError(code, {"error": {"message": reason}}))
+    assert type(error) is kind
+    assert error.code == code

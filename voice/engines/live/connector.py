@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from voice.context import Turn
 from voice.engines.live.upstream import OpenUpstream, ResumptionStore, Upstream
-from voice.gemini.events import ModelUnavailable, ResumptionRejected
+from voice.gemini.events import ModelUnavailable, UpstreamError, UpstreamRefused
 from voice.gemini.roster import ModelRoster
 
 logger = logging.getLogger(__name__)
@@ -48,26 +48,42 @@ class Connector:
     async def open(self, history: History) -> Upstream:
         """An open upstream: resumed when a handle is kept, otherwise fresh and seeded with ``history()``.
 
+        A resumption that fails before the session is set up, whatever the close code, costs only the handle:
+        Google's codes for an expired or foreign handle are not documented (1007 and 1008 are both seen). The
+        fresh session is opened at once; only its own failure is the caller's to count.
+
         Raises:
             LiveUnavailable: no configured model can be used.
-            UpstreamRefused, UpstreamError: connecting failed.
+            UpstreamRefused, UpstreamError: connecting afresh failed.
         """
         for model in self._candidate_models():
             handle = self._handle if model == self._handle_model else ""
+            if handle:
+                try:
+                    return await self._open_upstream(model, handle)
+                except UpstreamRefused:
+                    raise  # refused at the upgrade: the handle was never looked at
+                except UpstreamError as error:
+                    logger.warning(
+                        "Live session %s: resuming failed (%s %s); starting afresh from the stored history",
+                        self._session_id,
+                        error.code,
+                        error.reason,
+                    )
+                    await self.forget_handle()
             try:
-                upstream = await self._open_upstream(model, handle)
+                upstream = await self._open_upstream(model, "")
             except ModelUnavailable:
                 self._roster.mark_gone(model)
                 continue
-            except ResumptionRejected:
-                logger.info("Live session %s: handle rejected; starting fresh from stored history", self._session_id)
-                self._handle = ""
-                upstream = await self._open_upstream(model, "")
-                handle = ""
-            if not handle:
-                await upstream.seed(await history())
+            await upstream.seed(await history())
             return upstream
         raise LiveUnavailable("no Live model is available: " + ", ".join(self._roster.models))
+
+    async def forget_handle(self) -> None:
+        """The handle is no use: neither this connection nor a later one resumes with it."""
+        self._handle = ""
+        await self._resumption.save_resumption(self._handle_model, "")
 
     def _candidate_models(self) -> list[str]:
         usable = self._roster.usable()

@@ -18,7 +18,9 @@ from voice import metrics, protocol
 from voice.context import Mode, Turn
 from voice.conversation import Conversation
 from voice.engines.base import ClientInput, Engine, Handover, SendAudio, SendJson, feed
+from voice.engines.live.bargein import DEFAULT_BARGE_IN, BargeInDetector, BargeInSettings
 from voice.engines.live.connector import Connector, LiveUnavailable
+from voice.engines.live.playback import PlaybackClock
 from voice.engines.live.turns import TurnRecorder
 from voice.engines.live.uplink import Uplink
 from voice.engines.live.upstream import OpenUpstream, ResumptionStore, Upstream
@@ -73,6 +75,7 @@ class LiveChat:
         send_audio: SendAudio,
         fallback: Callable[[], Engine],
         timeouts: LiveTimeouts = DEFAULT_TIMEOUTS,
+        barge_in: BargeInSettings = DEFAULT_BARGE_IN,
     ) -> None:
         self._conversation = conversation
         self._session_id = conversation.context.session_id
@@ -84,7 +87,9 @@ class LiveChat:
         self._send_audio = send_audio
         self._make_fallback = fallback
         self._timeouts = timeouts
-        self._turns = TurnRecorder(conversation=conversation, send_json=send_json)
+        self._clock = PlaybackClock()
+        self._barge_in = BargeInDetector(barge_in)
+        self._turns = TurnRecorder(conversation=conversation, send_json=send_json, clock=self._clock)
         self._uplink = Uplink(send_json=send_json, on_typed=self._typed_turn, on_asked=self._reply_due)
         self._upstream: Upstream | None = None
         self._fallback: Engine | None = None
@@ -138,14 +143,24 @@ class LiveChat:
     async def audio(self, pcm: bytes) -> None:
         if self._fallback is not None:
             await self._fallback.audio(pcm)
-        else:
-            await self._uplink.put(AudioInput(pcm))
+            return
+        # Checked here, before the uplink's queue: the cut must not wait behind a reconnect or a slow send.
+        playing = self._clock.playing() and self._turns.audible()
+        if self._barge_in.feed(pcm, helper_playing=playing) and await self._turns.barge_in():
+            logger.info("Live session %s: the child spoke over the helper; reply cut", self._session_id)
+        await self._uplink.put(AudioInput(pcm))
 
     async def audio_end(self) -> None:
         if self._fallback is not None:
             await self._fallback.audio_end()
         else:
             await self._uplink.put(AudioEnd())
+
+    async def playback(self, played_samples: int) -> None:
+        if self._fallback is not None:
+            await self._fallback.playback(played_samples)
+        else:
+            self._clock.reported(played_samples)
 
     # --- what the uplink tells -------------------------------------------------------------------
 
@@ -238,6 +253,7 @@ class LiveChat:
                         async with asyncio.timeout(POLL_SECONDS):
                             item = await queue.get()
                     except TimeoutError:
+                        await self._turns.settle_played()
                         self._check_deadlines(switch_by)
                         continue
                 if isinstance(item, UpstreamError):
@@ -266,8 +282,8 @@ class LiveChat:
             self._reply_due_since = time.monotonic()
         match event:
             case AudioOut(pcm=pcm):
-                await self._turns.helper_audio()
-                await self._send_audio(pcm)
+                if await self._turns.helper_audio(pcm):
+                    await self._send_audio(pcm)
             case InputTranscript(text=text):
                 await self._turns.child_heard(text)
                 self._reply_due()
@@ -311,6 +327,7 @@ class LiveChat:
         """Hand the conversation to the fallback engine; nothing the child already sent is lost."""
         metrics.FALLBACKS.inc()
         logger.warning("Live session %s: falling back to text mode (%s)", self._session_id, reason)
+        await self._turns.settle_played(force=True)
         await self._cut_reply()
         unanswered = self._turns.take_unanswered()
         inputs: list[ClientInput] = self._uplink.drain()
