@@ -93,12 +93,15 @@ async def test_a_client_flooding_base64_audio_is_held_to_the_byte_limit_and_othe
     canary = await connect_client(other)
 
     async def canary_turn(number: int) -> float:
+        """How long the typed answer takes; then the spoken reply is let finish, so turns never queue."""
         started = time.monotonic()
         await canary.ws.send_json_to({"type": "text", "content": f"where is the key {number}"})
         await canary.until(lambda: len(canary.messages("response")) > number, limit_seconds=20)
-        return time.monotonic() - started
+        answered = time.monotonic() - started
+        await canary.until(lambda: len(canary.messages("turn_complete")) > number, limit_seconds=30)
+        return answered
 
-    quiet = [await canary_turn(number) for number in range(2)]
+    quiet = [await canary_turn(number) for number in range(3)]
     with override_settings(AUDIO_ARCHIVE_DIR=str(tmp_path)):
         flooder = await connect_client(session)
         frame = json.dumps({"type": "audio_base64", "content": base64.b64encode(b"\x01\x00" * 32_768).decode()})
@@ -110,7 +113,7 @@ async def test_a_client_flooding_base64_audio_is_held_to_the_byte_limit_and_othe
                 await asyncio.sleep(0)
 
         flooding = asyncio.create_task(flood())
-        during = [await canary_turn(number) for number in range(2, 5)]
+        during = [await canary_turn(number) for number in range(3, 6)]
         await flooding
         flood_seconds = time.monotonic() - flood_started
         await flooder.leave()

@@ -51,7 +51,9 @@ async def test_spoken_questions_are_heard_answered_with_the_right_hint_and_spoke
     right_hints = 0
     for (slug, question, topic), (session, recorder, heard, said) in zip(QUESTIONS, results, strict=True):
         assert word_similarity(question.rstrip("?."), heard) >= 0.5, f"heard {heard!r} for {question!r}"
-        assert recorder.messages("input_transcript")[0]["final"] is False, "a partial caption comes first"
+        # Partial captions come while a recognition worker is free (tests/voice/speech/test_stt.py); with four
+        # children at once on two workers the final caption may be the first.
+        assert recorder.messages("input_transcript")[-1]["final"] is True, "the child's words end in a final caption"
         right_hints += said == hints[(slug, topic)]
         audio = recorder.audio()
         assert len(audio) % 2 == 0
