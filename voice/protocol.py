@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from voice.audio_format import INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES, OUTPUT_RATE_HZ
+from voice.context import GameState
+from voice.game_state import MAX_STATE_BYTES, GameStateRejected, validate_game_state
+from voice.images import DEFAULT_RULES, ImageRejected, decode_base64_image
 
 DEFAULT_MAX_TEXT_CHARS: Final = 2000
 MAX_AUTH_FRAME_CHARS: Final = 4096
@@ -24,6 +27,8 @@ class ClientMessageType(enum.StrEnum):
     TEXT = "text"
     AUDIO_BASE64 = "audio_base64"
     AUDIO_END = "audio_end"
+    IMAGE = "image"
+    GAME_STATE = "game_state"
     PING = "ping"
 
 
@@ -62,6 +67,9 @@ class ErrorCode(enum.StrEnum):
     INVALID_FIELD = "invalid_field"
     TEXT_TOO_LONG = "text_too_long"
     INVALID_AUDIO = "invalid_audio"
+    INVALID_IMAGE = "invalid_image"
+    IMAGE_TOO_LARGE = "image_too_large"
+    INVALID_GAME_STATE = "invalid_game_state"
     AUDIO_UNSUPPORTED = "audio_unsupported"
     HELPER_UNAVAILABLE = "helper_unavailable"
     RATE_LIMITED = "rate_limited"
@@ -99,6 +107,20 @@ class AudioEnd:
 
 
 @dataclass(frozen=True)
+class ImageInput:
+    """A screenshot as sent (base64-decoded, not yet checked as a picture: ``voice/images.py`` does that)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class GameStateInput:
+    """What the game reports about the child's progress, already validated (``voice/game_state.py``)."""
+
+    state: GameState
+
+
+@dataclass(frozen=True)
 class Ping:
     pass
 
@@ -110,7 +132,7 @@ class Auth:
     token: str
 
 
-ClientMessage = TextInput | AudioInput | AudioEnd | Ping | Auth
+ClientMessage = TextInput | AudioInput | AudioEnd | ImageInput | GameStateInput | Ping | Auth
 
 
 def validate_pcm_frame(pcm: bytes) -> bytes:
@@ -136,7 +158,9 @@ def _decode_base64_audio(content: str) -> bytes:
         raise ProtocolError(ErrorCode.INVALID_AUDIO, "audio_base64 content is not valid base64.") from None
 
 
-def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> ClientMessage:
+def decode_client_message(
+    raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS, max_image_bytes: int = DEFAULT_RULES.max_bytes
+) -> ClientMessage:
     """Decode one JSON text frame from the client.
 
     Raises:
@@ -169,6 +193,20 @@ def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CH
             return AudioInput(validate_pcm_frame(_decode_base64_audio(content)))
         case ClientMessageType.AUDIO_END:
             return AudioEnd()
+        case ClientMessageType.IMAGE:
+            content = message.get("content")
+            if not isinstance(content, str):
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a base64 JPEG, PNG or WebP image.")
+            try:
+                return ImageInput(decode_base64_image(content, max_image_bytes))
+            except ImageRejected as rejected:
+                code = ErrorCode.IMAGE_TOO_LARGE if rejected.too_large else ErrorCode.INVALID_IMAGE
+                raise ProtocolError(code, rejected.message) from None
+        case ClientMessageType.GAME_STATE:
+            try:
+                return GameStateInput(validate_game_state(message.get("state")))
+            except GameStateRejected as rejected:
+                raise ProtocolError(ErrorCode.INVALID_GAME_STATE, str(rejected)) from None
         case ClientMessageType.PING:
             return Ping()
         case ClientMessageType.AUTH:
@@ -245,4 +283,6 @@ def protocol_spec() -> dict[str, Any]:
         "errorCodes": {e.name: e.value for e in ErrorCode},
         "audioFormats": AUDIO_FORMATS,
         "maxAudioFrameBytes": MAX_AUDIO_FRAME_BYTES,
+        "maxImageBytes": DEFAULT_RULES.max_bytes,
+        "maxGameStateBytes": MAX_STATE_BYTES,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from voice.context import ConversationContext, Hint, Mode, Reply, Speaker, Turn
+from voice.game_state import order_by_game_state
 from voice.speech.hints import HintMatch, hint_index
 from voice.speech.workers import run_cpu
 
@@ -14,6 +15,8 @@ DEFAULT_SIMILARITY_FLOOR = 0.35
 DIDNT_CATCH = "I didn't catch that, can you say it another way?"
 NO_MORE_HINTS = "You have heard all my hints! Try them one more time, step by step. I know you can do it!"
 NO_LEVEL_HINTS = "Let's look at the level together. Which part is tricky? Tell me what you see."
+# A picture was shared but this brain cannot see: it says so, and asks (never pretends to have looked).
+CANNOT_LOOK = "I can't look at pictures right now. Can you tell me what you see on the screen?"
 
 # Requests that are not about one topic: the brain answers them with the next hint not yet given.
 HELP_REQUEST = Hint(
@@ -60,7 +63,10 @@ class OfflineHintBrain:
 
     def answer(self, context: ConversationContext, history: Sequence[Turn], text: str) -> Reply:
         """The blocking part of :meth:`reply`; runs in the engine's worker pool."""
-        level_hints = context.level.hints
+        if context.picture is not None:  # game-aware helper: a shared picture is answered honestly
+            return self._reply(CANNOT_LOOK, topic="a shared picture", score=1.0)
+        # game-aware helper: the hints about where the game says the child is come first
+        level_hints = order_by_game_state(context.level.hints, context.game_state)
         ranked = hint_index(level_hints + CONVERSATION_HINTS).rank(text)
         if not ranked or ranked[0].score < self.similarity_floor:
             return self._reply(DIDNT_CATCH, topic="", score=ranked[0].score if ranked else 0.0)

@@ -2,9 +2,12 @@
 // scripts/generate_protocol_js.py: do not edit by hand.
 
 export const ClientMessageTypes = Object.freeze({
+  "AUTH": "auth",
   "TEXT": "text",
   "AUDIO_BASE64": "audio_base64",
   "AUDIO_END": "audio_end",
+  "IMAGE": "image",
+  "GAME_STATE": "game_state",
   "PING": "ping"
 });
 
@@ -43,9 +46,13 @@ export const ErrorCodes = Object.freeze({
   "INVALID_FIELD": "invalid_field",
   "TEXT_TOO_LONG": "text_too_long",
   "INVALID_AUDIO": "invalid_audio",
+  "INVALID_IMAGE": "invalid_image",
+  "IMAGE_TOO_LARGE": "image_too_large",
+  "INVALID_GAME_STATE": "invalid_game_state",
   "AUDIO_UNSUPPORTED": "audio_unsupported",
   "HELPER_UNAVAILABLE": "helper_unavailable",
-  "RATE_LIMITED": "rate_limited"
+  "RATE_LIMITED": "rate_limited",
+  "INTERNAL": "internal"
 });
 
 export const AudioFormats = Object.freeze({
@@ -62,3 +69,7 @@ export const AudioFormats = Object.freeze({
 });
 
 export const MaxAudioFrameBytes = Object.freeze(65536);
+
+export const MaxImageBytes = Object.freeze(5242880);
+
+export const MaxGameStateBytes = Object.freeze(2048);

@@ -67,6 +67,10 @@ class TurnRecorder:
         turn.active = True
         await self._store_child_turn(turn, announce=True)
 
+    async def before_tool_call(self) -> None:
+        """The model calls a function about what the child said: that is stored first."""
+        await self._store_child_turn(self.turn, announce=True)
+
     async def helper_said(self, text: str) -> None:
         self.turn.active = True
         await self._store_child_turn(self.turn, announce=True)
