@@ -191,7 +191,10 @@ class ChatConnection:
                 raw, max_text_chars=self._max_text_chars, max_image_bytes=self._max_image_bytes
             )
         except protocol.ProtocolError as error:
-            await self._send_json(protocol.error_message(error.code, error.message))
+            if large and error.code not in _IMAGE_ERRORS:
+                await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)  # a large frame that was no image after all
+            else:
+                await self._send_json(protocol.error_message(error.code, error.message))
             return
         if large and not isinstance(message, protocol.ImageInput):
             await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)
@@ -277,6 +280,9 @@ class ChatConnection:
         if self._archive is not None:
             self._archive.add(pcm)
         await self.engine.audio(pcm)
+
+
+_IMAGE_ERRORS = (protocol.ErrorCode.INVALID_IMAGE, protocol.ErrorCode.IMAGE_TOO_LARGE)
 
 
 def _may_be_image(raw: str) -> bool:

@@ -161,7 +161,9 @@ class LiveChat:
             await self._fallback.game_state(state)
             return
         await self._conversation.report_game_state(state)
-        await self._uplink.put(GameStateInput(state))
+        if self._upstream is not None:
+            await self._uplink.put(GameStateInput(state))
+        # else: the upstream being connected is told the newest state as soon as it is open (_connect)
 
     # --- what the uplink tells -------------------------------------------------------------------
 
