@@ -572,7 +572,10 @@ class _LiveConnection:
             await self.ws.send(b"{this is not json")
             return
         tool_result = await self._call_tool(user_text)
-        spoken = await self.emulator.responder.reply(self.conversation, user_text, tool_result)
+        if tool_result is None:
+            spoken = await self.emulator.responder.reply(self.conversation, user_text)
+        else:
+            spoken = await self.emulator.responder.reply(self.conversation, user_text, tool_result)
         self.conversation.history.append(("user", user_text))
         self.record.turns.append({"user": user_text, "model": spoken.text})
         reply.text = spoken.text

@@ -3,6 +3,8 @@ channel layer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,9 +17,9 @@ from voice.brains.offline import CANNOT_LOOK
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-@database_sync_to_async
-def post(api: APIClient, path: str, data: dict, fmt: str) -> int:
-    return int(api.post(path, data, format=fmt).status_code)
+async def post(api: APIClient, path: str, data: dict[str, Any], fmt: str) -> int:
+    response = await database_sync_to_async(api.post)(path, data, format=fmt)
+    return int(response.status_code)
 
 
 async def test_a_screenshot_posted_over_rest_gets_an_honest_i_cannot_look(api, session) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import ssl
 import urllib.parse
 import urllib.request
+from typing import Any
 
 import pytest
 from google import genai
@@ -151,9 +152,11 @@ async def test_history_seeded_through_client_content_comes_before_realtime_input
     seen: list[list[tuple[str, str]]] = []
 
     class Remembering(ScriptedResponder):
-        async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        async def reply(
+            self, conversation: Conversation, user_text: str, tool_result: dict[str, Any] | None = None
+        ) -> SpokenReply:
             seen.append(list(conversation.history))
-            return await super().reply(conversation, user_text)
+            return await super().reply(conversation, user_text, tool_result)
 
     emulator.responder = Remembering(transcripts=["what now"])
     config = live_config(history_config=types.HistoryConfig(initial_history_in_client_content=True))

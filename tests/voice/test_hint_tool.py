@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from voice.context import Hint, LevelContext
 from voice.game_state import validate_game_state
 from voice.hint_tool import HintCall, HintLadders, Specificity
@@ -21,7 +23,9 @@ KEY = Hint(
 LEVEL = LevelContext("Castle", "A castle.", (DOOR, KEY), answers=("under the blue rug",))
 
 
-def ask(ladders: HintLadders, topic: str, specificity: str = "next", state: dict | None = None) -> dict:
+def ask(
+    ladders: HintLadders, topic: str, specificity: str = "next", state: dict[str, Any] | None = None
+) -> dict[str, Any]:
     call = HintCall.from_arguments({"topic": topic, "specificity": specificity})
     return ladders.answer(call, LEVEL, validate_game_state(state) if state else None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,7 +24,7 @@ def upload(data: bytes, name: str = "screen.jpg") -> dict[str, SimpleUploadedFil
     return {"image": SimpleUploadedFile(name, data, content_type="application/octet-stream")}
 
 
-def post_screenshot(client: APIClient, session: ChatSession, data: bytes) -> object:
+def post_screenshot(client: APIClient, session: ChatSession, data: bytes) -> Any:
     return client.post(f"/api/sessions/{session.id}/screenshot/", upload(data), format="multipart")
 
 
