@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from audio_chat.talk import read_wav_as_16k_mono
+from audio_chat.talk import game_state_message, image_message, read_wav_as_16k_mono
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int, channels: int, width: int) -> None:
@@ -34,3 +36,23 @@ def test_24_bit_wav_is_refused_clearly(tmp_path: Path) -> None:
     write_wav(tmp_path / "in.wav", np.zeros(300, np.uint8), 16000, 1, 3)
     with pytest.raises(SystemExit, match="24-bit"):
         read_wav_as_16k_mono(tmp_path / "in.wav")
+
+
+def test_an_image_becomes_an_image_message_with_the_files_bytes(tmp_path: Path) -> None:
+    (tmp_path / "screen.png").write_bytes(b"\x89PNG a picture")
+    message = json.loads(image_message(tmp_path / "screen.png"))
+    assert message["type"] == "image"
+    assert base64.b64decode(message["content"]) == b"\x89PNG a picture"
+
+
+def test_a_missing_image_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="No such file"):
+        image_message(tmp_path / "missing.png")
+
+
+def test_the_game_state_must_be_a_json_object() -> None:
+    assert game_state_message('{"step": "door"}') == '{"type": "game_state", "state": {"step": "door"}}'
+    with pytest.raises(SystemExit, match="JSON object"):
+        game_state_message("[1, 2]")
+    with pytest.raises(SystemExit, match="not JSON"):
+        game_state_message("{step")
