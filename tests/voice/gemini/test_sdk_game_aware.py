@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from google.genai import types
 
 from gemini_emulator.wire import decode_blob_data, normalize_keys
 from tests.gemini_rest_stub import GeminiRestStub, serve_gemini_rest
@@ -14,8 +13,7 @@ from voice.context import ConversationContext, Hint, LevelContext, Picture
 from voice.conversation import Conversation
 from voice.game_state import validate_game_state
 from voice.gemini.roster import ModelRoster
-from voice.gemini.events import ToolCall, ToolCallCancelled
-from voice.gemini.sdk import GeminiSettings, GeminiTextBrain, LiveSettings, events_of, live_config
+from voice.gemini.sdk import GeminiSettings, GeminiTextBrain
 
 LADDER = ("Doors like this need a key.", "Look on the kitchen floor.")
 CONTEXT = ConversationContext(
@@ -83,54 +81,3 @@ async def test_get_hint_is_declared_and_answered_from_the_ladder_then_stored_as_
     assert store.tool_turns == [
         ("get_hint", {"topic": "door", "specificity": "next"}, answered["response"]),
     ]
-
-
-def live_settings(**overrides: bool) -> LiveSettings:
-    return LiveSettings(gemini=GeminiSettings(api_key="k"), models=("m",), **overrides)
-
-
-@pytest.mark.parametrize(
-    ("model", "behavior"),
-    [
-        ("gemini-2.5-flash-native-audio-preview-09-2025", types.Behavior.NON_BLOCKING),
-        ("gemini-3.8-live", types.Behavior.NON_BLOCKING),
-        ("gemini-3.1-flash-live-preview", None),
-    ],
-)
-def test_get_hint_is_non_blocking_only_where_the_model_calls_functions_asynchronously(model, behavior) -> None:
-    config = live_config(live_settings(), CONTEXT, model=model, handle="")
-    assert config.tools is not None
-    (declaration,) = config.tools[0].function_declarations or []
-    assert declaration.name == "get_hint" and declaration.behavior == behavior
-    assert "get_hint" in str(config.system_instruction)
-
-
-def test_affective_and_proactive_are_off_by_default_and_the_version_is_kept() -> None:
-    config = live_config(live_settings(), CONTEXT, model="gemini-2.5-flash-native-audio-latest", handle="")
-    assert config.enable_affective_dialog is None and config.proactivity is None and config.http_options is None
-
-
-@pytest.mark.parametrize(
-    ("model", "affective", "proactive", "version"),
-    [
-        ("gemini-2.5-flash-native-audio-preview-09-2025", True, True, "v1alpha"),
-        ("gemini-3.8-live", None, None, None),  # affective removed, proactive audio always on
-        ("gemini-3.1-flash-live-preview", None, None, None),  # neither exists
-    ],
-)
-def test_affective_and_proactive_go_only_to_models_that_take_them_on_v1alpha(model, affective, proactive, version):
-    settings = live_settings(affective_dialog=True, proactive_audio=True)
-    config = live_config(settings, CONTEXT, model=model, handle="")
-    assert config.enable_affective_dialog is affective
-    assert (config.proactivity.proactive_audio if config.proactivity else None) is proactive
-    assert (config.http_options.api_version if config.http_options else None) == version
-
-
-def test_tool_calls_and_cancellations_become_events() -> None:
-    message = types.LiveServerMessage(
-        tool_call=types.LiveServerToolCall(
-            function_calls=[types.FunctionCall(id="c1", name="get_hint", args={"topic": "door"})]
-        ),
-        tool_call_cancellation=types.LiveServerToolCallCancellation(ids=["c0"]),
-    )
-    assert events_of(message) == [ToolCall("c1", "get_hint", {"topic": "door"}), ToolCallCancelled(("c0",))]
