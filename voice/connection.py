@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
 
@@ -242,13 +242,21 @@ class ChatConnection:
 
     async def share(self, picture: Picture) -> None:
         """A picture that came in elsewhere (the REST upload, on any worker), already checked."""
-        if self.closed_with is None and not self._closed:
-            await self.engine.image(picture)
+        await self._from_elsewhere(self.engine.image(picture), "picture")
 
     async def report(self, state: GameState) -> None:
         """A game state that came in elsewhere (REST), already validated."""
-        if self.closed_with is None and not self._closed:
-            await self.engine.game_state(state)
+        await self._from_elsewhere(self.engine.game_state(state), "game state")
+
+    async def _from_elsewhere(self, delivery: Coroutine[Any, Any, None], what: str) -> None:
+        if self.closed_with is not None or self._closed:
+            delivery.close()
+            return
+        try:
+            await delivery
+        except Exception:
+            logger.exception("Connection %s failed on a %s from REST", self._name, what)
+            await self.fail()
 
     async def receive_bytes(self, data: bytes) -> None:
         if self.closed_with is not None or self._closed:

@@ -102,3 +102,19 @@ async def test_game_state_reaches_the_engine_and_bad_state_gets_an_error(engine,
     await connection.receive_text(json.dumps({"type": "game_state", "state": {"step": {"x": 1}}}))
     assert engine.calls == [("game_state", {"step": "door", "items": ("key",)})]
     assert sent[0]["code"] == "invalid_game_state"
+
+
+async def test_a_picture_from_rest_reaches_the_engine_and_a_failure_there_closes_1011(sent) -> None:
+    picture = Picture(data=b"jpeg", mime_type="image/jpeg", width=1, height=1)
+    engine = RecordingEngine()
+    await connect(engine, sent).share(picture)
+    assert engine.calls == [("image", picture)]
+
+    class Failing(RecordingEngine):
+        async def game_state(self, state: Any) -> None:
+            raise RuntimeError("broken engine")
+
+    connection = connect(Failing(), sent)
+    await connection.report({"step": "door"})
+    assert connection.closed_with == 1011
+    assert sent[-2]["code"] == "internal" and sent[-1] == {"closed": 1011}
