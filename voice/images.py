@@ -103,10 +103,12 @@ def prepare_image(data: bytes, rules: ImageRules = DEFAULT_RULES) -> Picture:
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # Pillow's ways of saying the data is damaged
         raise ImageRejected(f"The image could not be decoded ({type(error).__name__}).") from None
     picture.thumbnail((rules.max_side, rules.max_side), Image.Resampling.LANCZOS)
+    # Only the pixels go on: Pillow carries ``info`` (a JPEG comment, for one) through conversions into the saved
+    # file, so the picture is rebuilt from its bytes and saved without exif/icc/comment arguments.
+    clean = Image.frombytes("RGB", picture.size, picture.tobytes())
     output = io.BytesIO()
-    # A new image saved without exif/icc/comment arguments: nothing of the original's metadata is written.
-    picture.save(output, format="JPEG", quality=rules.jpeg_quality, optimize=True)
-    return Picture(data=output.getvalue(), mime_type=OUTPUT_MIME_TYPE, width=picture.width, height=picture.height)
+    clean.save(output, format="JPEG", quality=rules.jpeg_quality, optimize=True)
+    return Picture(data=output.getvalue(), mime_type=OUTPUT_MIME_TYPE, width=clean.width, height=clean.height)
 
 
 def _flattened(image: Image.Image) -> Image.Image:
@@ -116,7 +118,6 @@ def _flattened(image: Image.Image) -> Image.Image:
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
-    # convert() always returns a new image, whose info carries no metadata of the original.
     return image.convert("RGB")
 
 

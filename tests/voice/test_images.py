@@ -6,7 +6,7 @@ import base64
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, PngImagePlugin
 
 from tests.images import ARTIST, GPS_IFD, NOT_AN_IMAGE, png_bomb, screenshot, transparent_png
 from voice.images import (
@@ -34,6 +34,26 @@ def test_a_screenshot_is_downscaled_to_a_jpeg_without_exif_or_gps() -> None:
     assert len(result.getexif()) == 0
     assert not result.getexif().get_ifd(GPS_IFD)
     assert "exif" not in result.info and b"Emma" not in picture.data
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_comments_text_chunks_and_colour_profiles_are_not_carried_over(fmt: str) -> None:
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    output = io.BytesIO()
+    extra: dict[str, object] = {"icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()}
+    if fmt == "JPEG":
+        extra["comment"] = b"Emma Johnson"
+    elif fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Author", "Emma Johnson")
+        extra["pnginfo"] = info
+    else:
+        extra["xmp"] = b"<x:xmpmeta>Emma Johnson</x:xmpmeta>"
+    image.save(output, format=fmt, **extra)
+    assert b"Emma" in output.getvalue()
+    picture = prepare_image(output.getvalue())
+    assert b"Emma" not in picture.data
+    assert "icc_profile" not in opened(picture.data).info
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
