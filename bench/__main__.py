@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import offline, relay, vad_compare
+from bench import images, offline, relay, vad_compare
 
 OFFLINE_NOTES = """\
 The speech is the bundled joe voice saying the demo questions, resampled to 16 kHz with a faint noise floor
@@ -37,6 +37,7 @@ def main() -> None:
     sections = [uvloop.run(relay.run(options))]
     if not own.skip_offline:
         sections.append(asyncio.run(offline_section(own.offline_rounds)))
+    sections.append(images.section())
     command = "python -m bench " + shlex.join(sys.argv[1:])
     header = [
         "# Benchmarks",

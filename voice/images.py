@@ -91,6 +91,9 @@ def prepare_image(data: bytes, rules: ImageRules = DEFAULT_RULES) -> Picture:
                         f"The image is {width}x{height} pixels; the limit is {rules.max_pixels} pixels.",
                         too_large=True,
                     )
+                if opened.format == "JPEG":
+                    # Decode at the smallest 1/2, 1/4 or 1/8 scale still at least max_side: a fraction of the work.
+                    opened.draft("RGB", (rules.max_side, rules.max_side))
                 opened.load()
                 upright = ImageOps.exif_transpose(opened)  # keep the orientation the EXIF tag gave, then drop it
                 picture = _flattened(upright)
