@@ -53,6 +53,8 @@ def live_settings() -> LiveSettings:
         start_sensitivity=settings.LIVE_START_SENSITIVITY,
         end_sensitivity=settings.LIVE_END_SENSITIVITY,
         silence_duration_ms=settings.LIVE_SILENCE_DURATION_MS,
+        affective_dialog=settings.LIVE_AFFECTIVE_DIALOG,
+        proactive_audio=settings.LIVE_PROACTIVE_AUDIO,
     )
 
 

@@ -12,9 +12,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import validate_host
 
-from audio_chat.services import session_group
+from audio_chat.services import picture_of_event, session_group
 from voice import protocol
 from voice.connection import ChatConnection, ClientLink, ConnectionFactory, ConnectionRefused
+from voice.game_state import validate_game_state
 from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,16 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         tokens were rotated (4401) elsewhere."""
         if self.link is not None:
             await self.link.close(int(event["code"]))
+
+    async def session_picture(self, event: dict[str, Any]) -> None:
+        """``{"type": "session.picture", …}``: a checked picture the game backend posted over REST (any worker)."""
+        if self.connection is not None:
+            await self.connection.share(picture_of_event(event))
+
+    async def session_game_state(self, event: dict[str, Any]) -> None:
+        """``{"type": "session.game_state", "state": …}``: a game state posted over REST, already validated."""
+        if self.connection is not None:
+            await self.connection.report(validate_game_state(event["state"]))
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)

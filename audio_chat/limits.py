@@ -59,3 +59,19 @@ class DailySpeakingBudget:
 
     async def spend(self, seconds: float) -> bool:
         return await sync_to_async(self._spend, thread_sensitive=False)(seconds)
+
+
+class PictureAllowance:
+    """``IMAGES_PER_MINUTE`` pictures per session, REST and WebSocket together, on every worker."""
+
+    def __init__(self, session_id: str) -> None:
+        self._session_id = session_id
+
+    def take_now(self) -> bool:
+        minute = int(timezone.now().timestamp() // 60)
+        key = f"audio-chat:pictures:{self._session_id}:{minute}"
+        cache.add(key, 0, 120)
+        return bool(cache.incr(key) <= settings.IMAGES_PER_MINUTE)
+
+    async def take(self) -> bool:
+        return await sync_to_async(self.take_now, thread_sensitive=False)()

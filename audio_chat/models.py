@@ -105,6 +105,10 @@ class ChatSession(models.Model):
     token_usage = models.JSONField(default=dict, blank=True, help_text="Token counts by modality.")
     # Raising this revokes every client token issued before (the refresh endpoint rotates tokens this way).
     client_token_version = models.PositiveIntegerField(default=0)
+    game_state = models.JSONField(
+        null=True, blank=True, help_text="The newest state the game reported (step, items, attempts…)."
+    )
+    game_state_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -120,7 +124,7 @@ class ChatSession(models.Model):
 
 
 # The realtime core's enums are the one definition; these are only their names in the admin.
-SPEAKER_LABELS = {Speaker.CHILD: "Child", Speaker.ASSISTANT: "Helper"}
+SPEAKER_LABELS = {Speaker.CHILD: "Child", Speaker.ASSISTANT: "Helper", Speaker.TOOL: "Tool"}
 MODE_LABELS = {Mode.LIVE: "Gemini Live", Mode.TEXT: "Gemini text", Mode.OFFLINE: "Offline"}
 
 
@@ -130,16 +134,20 @@ class ChatMessage(models.Model):
     class MessageType(models.TextChoices):
         TEXT = "text", "Text"
         AUDIO = "audio", "Audio"
+        TOOL_CALL = "tool_call", "Tool call"  # a function the model called; ``tool`` holds the call and answer
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     sender = models.CharField(max_length=10, choices=[(speaker.value, SPEAKER_LABELS[speaker]) for speaker in Speaker])
-    message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
+    message_type = models.CharField(max_length=12, choices=MessageType.choices, default=MessageType.TEXT)
     text = models.TextField(blank=True, help_text="For audio, the transcript (empty when cut off before a word).")
     interrupted = models.BooleanField(default=False)
     mode = models.CharField(max_length=10, choices=[(mode.value, MODE_LABELS[mode]) for mode in Mode], blank=True)
     model = models.CharField(max_length=120, blank=True)
     flags = models.JSONField(
         default=list, blank=True, help_text="Output checks that failed: gives_answer, asks_personal_data."
+    )
+    tool = models.JSONField(
+        null=True, blank=True, help_text="For a tool call: {name, arguments, result}, as the model asked and was told."
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

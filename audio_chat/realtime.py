@@ -25,6 +25,7 @@ from voice.engines.live import LiveChat, LiveTimeouts
 from voice.engines.live.bargein import BargeInSettings
 from voice.engines.spoken import SpokenChat
 from voice.gemini.sdk import LiveUpstream
+from voice.images import ImageRules, PictureDesk, PictureKeeper
 from voice.limits import ConnectionLimits
 from voice.speech.embeddings import shared_embedder
 from voice.speech.stt import StreamingTranscriber, shared_decoder_pool
@@ -116,8 +117,19 @@ def build_engine(
 
 def connection_limits() -> ConnectionLimits:
     return ConnectionLimits(
-        frames_per_second=settings.MAX_FRAMES_PER_SECOND, audio_bytes_per_second=settings.MAX_AUDIO_BYTES_PER_SECOND
+        frames_per_second=settings.MAX_FRAMES_PER_SECOND,
+        audio_bytes_per_second=settings.MAX_AUDIO_BYTES_PER_SECOND,
+        max_image_frame_bytes=settings.MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024,  # base64 and the JSON around it
     )
+
+
+def picture_desk(session_id: str) -> PictureDesk:
+    """Where a session's pictures come in (REST and WebSocket alike)."""
+    rules = ImageRules(
+        max_bytes=settings.MAX_IMAGE_BYTES, max_pixels=settings.MAX_IMAGE_PIXELS, max_side=settings.IMAGE_MAX_SIDE
+    )
+    keeper = PictureKeeper(Path(settings.IMAGE_ARCHIVE_DIR)) if settings.IMAGE_ARCHIVE_DIR else None
+    return PictureDesk(session_id, allowance=limits.PictureAllowance(session_id), rules=rules, keeper=keeper)
 
 
 async def open_connection(
@@ -144,6 +156,7 @@ async def open_connection(
         archive=archive,
         limits=connection_limits(),
         speaking_budget=limits.DailySpeakingBudget(session_id),
+        pictures=picture_desk(session_id),
         name=session_id,
     )
     resources.push_async_callback(connection.close)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from django.utils import timezone
 from audio_chat.db import db_async
 from audio_chat.models import ChatMessage, ChatSession, Level, hint_steps
 from voice.archive import UplinkArchive
-from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
+from voice.context import ConversationContext, GameState, Hint, LevelContext, Mode, Picture, Speaker, Turn
+from voice.game_state import GameStateRejected, as_json, validate_game_state
+from voice.images import PictureKeeper
 from voice.protocol import CloseCode
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,17 @@ def _hint(stored: dict[str, Any]) -> Hint:
     return Hint(topic=stored["topic"], text=first, examples=tuple(stored.get("examples", [])), more_steps=tuple(more))
 
 
+def stored_game_state(session: ChatSession) -> GameState | None:
+    """The session's newest game state, as the realtime core reads it (None when none was reported)."""
+    if not session.game_state:
+        return None
+    try:
+        return validate_game_state(session.game_state)
+    except GameStateRejected:  # written by an older rule set: the next report replaces it
+        logger.warning("Session %s has a stored game state that is no longer valid; ignored", session.pk)
+        return None
+
+
 def conversation_context(session: ChatSession) -> ConversationContext:
     return ConversationContext(
         session_id=str(session.id),
@@ -54,6 +68,7 @@ def conversation_context(session: ChatSession) -> ConversationContext:
         level=level_context(session),
         initial_message=session.initial_message,
         voice_name=session.voice_name,
+        game_state=stored_game_state(session),
     )
 
 
@@ -94,6 +109,47 @@ def close_session_sockets(session_id: str, code: CloseCode) -> None:
         async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.closed", "code": int(code)})
 
 
+def session_report_game_state(session: ChatSession, state: GameState) -> ChatSession:
+    """Keep the game's newest state and hand it to the session's open connections, whichever worker holds them."""
+    save_game_state(str(session.pk), as_json(state))
+    session.refresh_from_db(fields=["game_state", "game_state_updated_at"])
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(
+            session_group(str(session.pk)), {"type": "session.game_state", "state": as_json(state)}
+        )
+    return session
+
+
+def save_game_state(session_id: str, state: Mapping[str, Any]) -> None:
+    ChatSession.objects.filter(pk=session_id).update(game_state=dict(state), game_state_updated_at=timezone.now())
+
+
+def session_share_picture(session: ChatSession, picture: Picture) -> None:
+    """Hand a checked picture to the session's open connections, whichever worker holds them (it is not stored
+    here: keeping pictures is the picture desk's opt-in)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        event = {
+            "type": "session.picture",
+            "data": base64.b64encode(picture.data).decode("ascii"),
+            "mime_type": picture.mime_type,
+            "width": picture.width,
+            "height": picture.height,
+        }
+        async_to_sync(layer.group_send)(session_group(str(session.pk)), event)
+
+
+def picture_of_event(event: Mapping[str, Any]) -> Picture:
+    """The picture a ``session.picture`` channel-layer event carries."""
+    return Picture(
+        data=base64.b64decode(event["data"]),
+        mime_type=str(event["mime_type"]),
+        width=int(event["width"]),
+        height=int(event["height"]),
+    )
+
+
 def session_rotate_token(session: ChatSession) -> ChatSession:
     """Revoke every client token of the session; the caller issues the new one."""
     ChatSession.objects.filter(pk=session.pk).update(client_token_version=F("client_token_version") + 1)
@@ -116,6 +172,9 @@ def session_delete(session: ChatSession, *, flush: bool = True) -> None:
         if settings.AUDIO_ARCHIVE_DIR:
             for recording in UplinkArchive.recordings(Path(settings.AUDIO_ARCHIVE_DIR), str(session.pk)):
                 recording.unlink(missing_ok=True)
+        if settings.IMAGE_ARCHIVE_DIR:
+            for picture in PictureKeeper.kept(Path(settings.IMAGE_ARCHIVE_DIR), str(session.pk)):
+                picture.unlink(missing_ok=True)
         session.delete()
         if flush:
             transaction.on_commit(flush_erased_data)
@@ -152,6 +211,7 @@ def message_create(
     model: str = "",
     interrupted: bool = False,
     flags: list[str] | None = None,
+    tool: dict[str, Any] | None = None,
 ) -> ChatMessage:
     message = ChatMessage(
         session=session,
@@ -162,6 +222,7 @@ def message_create(
         model=model,
         interrupted=interrupted,
         flags=flags or [],
+        tool=tool,
     )
     message.full_clean(exclude=["session"])
     message.save()
@@ -206,6 +267,12 @@ class DjangoConversationStore:
             speaker, text, mode=mode, model=model, spoken=spoken, interrupted=interrupted, flags=list(flags)
         )
 
+    async def add_tool_turn(self, name: str, arguments: Mapping[str, Any], result: Mapping[str, Any]) -> int:
+        return await db_async(self._add_tool_turn)(name, dict(arguments), dict(result))
+
+    async def save_game_state(self, state: Mapping[str, Any]) -> None:
+        await db_async(save_game_state)(str(self._session.pk), state)
+
     async def load_resumption(self) -> tuple[str, str]:
         return await db_async(self._load_resumption)()
 
@@ -240,7 +307,28 @@ class DjangoConversationStore:
         session.save(update_fields=["token_usage"])
 
     def _recent_turns(self, limit: int) -> list[Turn]:
-        return [Turn(Speaker(m.sender), m.text) for m in recent_messages(self._session, limit)]
+        # Tool turns are not speech: a brain gets the conversation, and calls the function again when it needs to.
+        spoken = ChatMessage.objects.filter(session=self._session).exclude(sender=Speaker.TOOL.value)
+        newest = spoken.order_by("-created_at", "-id")[:limit]
+        return [Turn(Speaker(m.sender), m.text) for m in reversed(newest)]
+
+    def _add_tool_turn(self, name: str, arguments: dict[str, Any], result: dict[str, Any]) -> int:
+        said = result.get("hint") or result.get("note") or result.get("error") or ""
+        try:
+            with transaction.atomic():
+                message = message_create(
+                    session=self._session,
+                    sender=Speaker.TOOL.value,
+                    text=str(said),
+                    message_type=ChatMessage.MessageType.TOOL_CALL,
+                    tool={"name": name, "arguments": arguments, "result": result},
+                )
+        except IntegrityError:
+            if ChatSession.objects.filter(pk=self._session.pk).exists():
+                raise
+            logger.info("Session %s was erased; a closing connection's tool turn is not stored", self._session.pk)
+            return 0
+        return int(message.pk)
 
     def _add_turn(
         self,

@@ -1,13 +1,15 @@
 """``python -m audio_chat.talk``: talk to the helper from a terminal with a WAV file as the microphone.
 
 Creates a session (or joins one), streams the WAV in real time through the WebSocket, prints the captions,
-and writes what the helper said to a 24 kHz WAV file.
+and writes what the helper said to a 24 kHz WAV file. ``--image`` shares a screenshot and ``--game-state`` the
+game's state before the question.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import http.cookiejar
 import json
 import os
@@ -119,6 +121,26 @@ async def spoken_by_the_offline_voice(text: str) -> bytes:
     return lead + float_to_pcm16(resample(pcm16_to_float(pcm), OUTPUT_RATE_HZ, INPUT_RATE_HZ))
 
 
+def image_message(path: Path) -> str:
+    """The ``image`` message for a JPEG, PNG or WebP file; the server checks and shrinks it."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SystemExit(f"{path}: {error.strerror}") from None
+    return json.dumps({"type": "image", "content": base64.b64encode(data).decode("ascii")})
+
+
+def game_state_message(text: str) -> str:
+    """The ``game_state`` message for a JSON object given on the command line."""
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"--game-state is not JSON: {error.msg}") from None
+    if not isinstance(state, dict):
+        raise SystemExit('--game-state must be a JSON object, e.g. \'{"step": "find the key"}\'')
+    return json.dumps({"type": "game_state", "state": state})
+
+
 async def stream(ws: ClientConnection, pcm: bytes) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -169,6 +191,10 @@ async def talk(args: argparse.Namespace) -> int:
             print(f"unexpected first message: {first}", file=sys.stderr)
             return 1
         print(f"[{first['mode']} · {first['model']}]")
+        if args.game_state:
+            await ws.send(game_state_message(args.game_state))
+        if args.image:
+            await ws.send(image_message(Path(args.image)))
         if args.wav or args.say:
             pcm = read_wav_as_16k_mono(Path(args.wav)) if args.wav else await spoken_by_the_offline_voice(args.say)
             sender = asyncio.create_task(stream(ws, pcm))
@@ -216,6 +242,8 @@ def main() -> None:
     said.add_argument("--wav", help="a WAV file to use as the microphone")
     said.add_argument("--say", help="speak this with the offline voice (no microphone or WAV needed)")
     said.add_argument("--text", help="type this instead of speaking")
+    parser.add_argument("--image", help="share this screenshot (JPEG, PNG or WebP) before the question")
+    parser.add_argument("--game-state", help='share the game\'s state first, as JSON: \'{"step": "find the key"}\'')
     parser.add_argument("--out", default="reply.wav", help="where to write the helper's voice (24 kHz WAV)")
     parser.add_argument(
         "--base-url",

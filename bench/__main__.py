@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import bargein, offline, relay, vad_compare
+from bench import bargein, images, offline, relay, vad_compare
 from voice.speech.stt import default_workers
 
 OFFLINE_NOTES = """\
@@ -39,6 +39,7 @@ def main() -> None:
     if not own.skip_offline:
         sections.append(asyncio.run(offline_section(own.offline_rounds)))
         sections.append(asyncio.run(bargein.section()))
+    sections.append(images.section())
     command = "python -m bench " + shlex.join(sys.argv[1:])
     header = [
         "# Benchmarks",

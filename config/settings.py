@@ -265,9 +265,20 @@ LIVE_HANDLE_MAX_AGE_SECONDS: int = env.int("LIVE_HANDLE_MAX_AGE_SECONDS", defaul
 BARGE_IN_VAD_AGGRESSIVENESS: int = env.int("BARGE_IN_VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
 BARGE_IN_MIN_SPEECH_MS: int = env.int("BARGE_IN_MIN_SPEECH_MS", default=120)
 BARGE_IN_MIN_LEVEL_DBFS: float = env.float("BARGE_IN_MIN_LEVEL_DBFS", default=-40.0)
+# Emotion-aware replies and proactive audio, where the Live model offers them (2.5 native audio, on v1alpha:
+# the API version is switched for those sessions only). Off by default.
+LIVE_AFFECTIVE_DIALOG: bool = env.bool("LIVE_AFFECTIVE_DIALOG", default=False)
+LIVE_PROACTIVE_AUDIO: bool = env.bool("LIVE_PROACTIVE_AUDIO", default=False)
 
 # Raw microphone audio is never stored unless this names a folder (debugging, browser tests).
 AUDIO_ARCHIVE_DIR: str = env.str("AUDIO_ARCHIVE_DIR", default="")
+# Screenshots the game shares are shown to the model and forgotten, unless this names a folder (children's
+# screens can show names and faces). Erasing a session erases its kept pictures.
+IMAGE_ARCHIVE_DIR: str = env.str("IMAGE_ARCHIVE_DIR", default="")
+MAX_IMAGE_BYTES: int = env.int("MAX_IMAGE_BYTES", default=5 * 1024 * 1024)
+MAX_IMAGE_PIXELS: int = env.int("MAX_IMAGE_PIXELS", default=16_000_000)
+IMAGE_MAX_SIDE: int = env.int("IMAGE_MAX_SIDE", default=1024)
+IMAGES_PER_MINUTE: int = env.int("IMAGES_PER_MINUTE", default=6)  # per session, over REST and WebSocket together
 
 # --- Access and limits ------------------------------------------------------------------------------
 # Browser origins allowed on the WebSocket besides the ALLOWED_HOSTS (e.g. https://game.example.com).

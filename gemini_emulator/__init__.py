@@ -6,7 +6,7 @@ upstream for audio-chat's tests, benchmarks and keyless local development.
 
 from gemini_emulator.faults import FaultPlan, FaultSchedule
 from gemini_emulator.records import ConnectionRecord
-from gemini_emulator.responders import Responder, ScriptedResponder
+from gemini_emulator.responders import Responder, ScriptedResponder, ToolRequest
 from gemini_emulator.server import DEFAULT_MODELS, GeminiLiveEmulator
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "GeminiLiveEmulator",
     "Responder",
     "ScriptedResponder",
+    "ToolRequest",
 ]

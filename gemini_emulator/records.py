@@ -22,6 +22,8 @@ class ConnectionRecord:
     realtime_text: list[str] = field(default_factory=list)
     activity: list[str] = field(default_factory=list)
     tool_responses: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # what the emulated model called
+    images: list[tuple[str, bytes]] = field(default_factory=list)  # (MIME type, data) of realtime image input
     turns: list[dict[str, str]] = field(default_factory=list)
     sent_chunks: list[tuple[float, int]] = field(default_factory=list)
     closed_with: tuple[int, str] | None = None  # when the emulator closed the connection
@@ -47,6 +49,9 @@ class ConnectionRecord:
             "audio_chunks": len(self.audio_arrivals),
             "client_content": self.client_content,
             "realtime_text": self.realtime_text,
+            "images": [{"mime_type": mime, "bytes": len(data)} for mime, data in self.images],
+            "tool_calls": self.tool_calls,
+            "tool_responses": self.tool_responses,
             "activity": self.activity,
             "turns": self.turns,
             "closed_with": self.closed_with,

@@ -6,7 +6,7 @@ import collections
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,6 +22,7 @@ class Conversation:
     model: str
     system_instruction: str = ""
     history: list[tuple[str, str]] = field(default_factory=list)  # (role, text); role is "user" or "model"
+    functions: tuple[str, ...] = ()  # the functions the session declared in its setup
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,28 @@ class SpokenReply:
     audio: bytes
 
 
+@dataclass(frozen=True)
+class ToolRequest:
+    """A function the model calls before it answers."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
 class Responder(Protocol):
     async def transcribe(self, pcm16k: bytes) -> str:
         """What the model heard in one turn of 16 kHz PCM16 audio."""
         ...
 
-    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
-        """The model's answer to ``user_text``; ``conversation.history`` does not include it yet."""
+    def tool_call(self, conversation: Conversation, user_text: str) -> ToolRequest | None:
+        """A function to call (one the session declared) before answering ``user_text``, or None."""
+        ...
+
+    async def reply(
+        self, conversation: Conversation, user_text: str, tool_result: dict[str, Any] | None = None
+    ) -> SpokenReply:
+        """The model's answer to ``user_text``; ``conversation.history`` does not include it yet. ``tool_result``
+        is the answer to the function it called first, if any."""
         ...
 
 
@@ -56,12 +72,18 @@ class ScriptedResponder:
     Rules are ``(pattern, reply)`` pairs: the first pattern found (case-insensitive regex) in what the user
     said chooses the reply. Replies are spoken with the offline voice when ``voice`` is given, and voiced
     as a tone otherwise, labelled ``[tone]`` in the output transcript.
+
+    Tool rules are ``(pattern, function, args)``: when the pattern is found and the session declared the
+    function, the model calls it first, and speaks ``tool_reply`` filled in with the function's answer
+    (``{hint}``, ``{note}``, … — any key of the response).
     """
 
     def __init__(
         self,
         rules: Sequence[tuple[str, str]] = (),
         *,
+        tool_rules: Sequence[tuple[str, str, dict[str, Any]]] = (),
+        tool_reply: str = "{hint}",
         default_reply: str = "I heard: {user}",
         transcripts: Iterable[str] = (),
         seconds_per_character: float = 0.03,
@@ -69,6 +91,8 @@ class ScriptedResponder:
         voice: str | None = None,
     ) -> None:
         self._rules = [(re.compile(pattern, re.IGNORECASE), reply) for pattern, reply in rules]
+        self._tool_rules = [(re.compile(pattern, re.IGNORECASE), name, args) for pattern, name, args in tool_rules]
+        self._tool_reply = tool_reply
         self._default = default_reply
         self._transcripts: collections.deque[str] = collections.deque(transcripts)
         self._seconds_per_character = seconds_per_character
@@ -90,8 +114,20 @@ class ScriptedResponder:
                 return reply
         return self._default.format(user=user_text)
 
-    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
-        text = self.reply_text(user_text)
+    def tool_call(self, conversation: Conversation, user_text: str) -> ToolRequest | None:
+        for pattern, name, args in self._tool_rules:
+            if name in conversation.functions and pattern.search(user_text):
+                return ToolRequest(name, dict(args))
+        return None
+
+    async def reply(
+        self, conversation: Conversation, user_text: str, tool_result: dict[str, Any] | None = None
+    ) -> SpokenReply:
+        if tool_result is not None:
+            fields = collections.defaultdict(str, {key: str(value) for key, value in tool_result.items()})
+            text = self._tool_reply.format_map(fields).strip() or "I could not find a hint."
+        else:
+            text = self.reply_text(user_text)
         if self._voice_name is not None:
             from voice.speech.tts import load_voice
 
@@ -119,7 +155,12 @@ class EngineResponder:
 
         return await transcribe(self._pool, pcm16k)
 
-    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+    def tool_call(self, conversation: Conversation, user_text: str) -> ToolRequest | None:
+        return None  # the hint brain reads the hints from the system instruction itself
+
+    async def reply(
+        self, conversation: Conversation, user_text: str, tool_result: dict[str, Any] | None = None
+    ) -> SpokenReply:
         from voice.context import ConversationContext, LevelContext, Speaker, Turn
         from voice.instructions import hints_from_instruction
 

@@ -54,6 +54,7 @@ STALE_HANDLE_REASONS = {
     1007: "Invalid session resumption handle.",
     1008: "Session resumption handle is not valid or has expired.",
 }
+TOOL_RESPONSE_TIMEOUT_SECONDS = 10.0
 
 
 class _Closed(Exception):
@@ -302,6 +303,8 @@ class _LiveConnection:
         self.reply: _Reply | None = None
         self.reply_task: asyncio.Task[None] | None = None
         self.prompt_tokens = 0
+        self.tool_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.tool_calls = itertools.count(1)
 
     async def run(self) -> None:
         lifetime_task: asyncio.Task[None] | None = None
@@ -383,6 +386,13 @@ class _LiveConnection:
         )
         instruction = _get(setup, "systemInstruction", "parts") or []
         system_instruction = " ".join(str(p.get("text", "")) for p in instruction if isinstance(p, dict))
+        functions = tuple(
+            str(declaration.get("name", ""))
+            for tool in setup.get("tools") or []
+            if isinstance(tool, dict)
+            for declaration in tool.get("functionDeclarations") or []
+            if isinstance(declaration, dict)
+        )
         handle = str(_get(setup, "sessionResumption", "handle") or "")
         if handle:
             resumed = self.emulator.conversations.get(handle)
@@ -392,11 +402,11 @@ class _LiveConnection:
             if resumed.model != model:
                 await self.close(1007, "The model cannot change when a session is resumed.")
             self.conversation = Conversation(
-                model=model, system_instruction=system_instruction, history=list(resumed.history)
+                model=model, system_instruction=system_instruction, history=list(resumed.history), functions=functions
             )
             self.record.resumed_handle = handle
         else:
-            self.conversation = Conversation(model=model, system_instruction=system_instruction)
+            self.conversation = Conversation(model=model, system_instruction=system_instruction, functions=functions)
 
     async def _send_handle(self) -> None:
         handle = f"emulator-{uuid.uuid4().hex}"
@@ -442,15 +452,37 @@ class _LiveConnection:
         elif "clientContent" in message:
             await self._client_content(message["clientContent"])
         elif "toolResponse" in message:
-            self.record.tool_responses.append(message["toolResponse"])
+            self._tool_response(message["toolResponse"])
         elif "contextUpdate" in message:
             instruction = _get(message, "contextUpdate", "systemInstruction", "parts") or []
             self.conversation.system_instruction = " ".join(str(p.get("text", "")) for p in instruction)
         else:
             await self.close(1007, INVALID_ARGUMENT)
 
+    def _tool_response(self, response: dict[str, Any]) -> None:
+        self.record.tool_responses.append(response)
+        for answer in response.get("functionResponses") or []:
+            waiter = self.tool_waiters.pop(str(answer.get("id", "")), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(dict(answer.get("response") or {}))
+
+    async def _image(self, blob: dict[str, Any]) -> None:
+        """A realtime image (a video frame): kept in the record; the scripted model does not look at it."""
+        mime = str(blob.get("mimeType", ""))
+        if mime not in ("image/jpeg", "image/png", "image/webp"):
+            await self.close(1007, INVALID_ARGUMENT)
+        try:
+            data = wire.decode_blob_data(str(blob.get("data", "")))
+        except ValueError:
+            await self.close(1007, INVALID_ARGUMENT)
+        self.record.images.append((mime, data))
+        self.prompt_tokens += 258  # what the service bills for one image frame
+
     async def _realtime_input(self, realtime: dict[str, Any]) -> None:
-        if "audio" in realtime or "mediaChunks" in realtime:
+        media = realtime.get("video") or (realtime.get("mediaChunks") or [{}])[0]
+        if "video" in realtime or str(media.get("mimeType", "")).startswith("image/"):
+            await self._image(media)
+        elif "audio" in realtime or "mediaChunks" in realtime:
             blob = realtime.get("audio") or (realtime.get("mediaChunks") or [{}])[0]
             if not str(blob.get("mimeType", "")).startswith("audio/pcm"):
                 await self.close(1007, INVALID_ARGUMENT)
@@ -546,6 +578,7 @@ class _LiveConnection:
         task, reply = self.reply_task, self.reply
         if task is None or task.done() or reply is None or reply.turn_complete or not self.config.interrupts:
             return
+        pending_calls = list(self.tool_waiters)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -553,6 +586,8 @@ class _LiveConnection:
             self.conversation.history.append(("model", reply.delivered_text()))
         if self.record.turns:  # an interruption can come before any turn was recorded
             self.record.turns[-1]["interrupted"] = "true"
+        if pending_calls:
+            await self.send({"toolCallCancellation": {"ids": pending_calls}})
         await self.send({"serverContent": {"interrupted": True}})
         await self.send({"serverContent": {"turnComplete": True}, "usageMetadata": self._usage(reply)})
         reply.turn_complete = True
@@ -565,7 +600,11 @@ class _LiveConnection:
         if plan.malformed_frame_at_turn == turn:
             await self.ws.send(b"{this is not json")
             return
-        spoken = await self.emulator.responder.reply(self.conversation, user_text)
+        tool_result = await self._call_tool(user_text)
+        if tool_result is None:
+            spoken = await self.emulator.responder.reply(self.conversation, user_text)
+        else:
+            spoken = await self.emulator.responder.reply(self.conversation, user_text, tool_result)
         self.conversation.history.append(("user", user_text))
         self.record.turns.append({"user": user_text, "model": spoken.text})
         reply.text = spoken.text
@@ -608,6 +647,26 @@ class _LiveConnection:
     def _realtime_factor(self) -> float:
         pace = self.plan.realtime_factor
         return pace if pace is not None and pace > 0 else self.emulator.realtime_factor
+
+    async def _call_tool(self, user_text: str) -> dict[str, Any] | None:
+        """Call the function the responder asks for, and wait for the client's answer (as a model waits for a
+        blocking call; a NON_BLOCKING one would let it talk meanwhile, which a scripted model has nothing to say
+        for)."""
+        request = self.emulator.responder.tool_call(self.conversation, user_text)
+        if request is None:
+            return None
+        call_id = f"call-{next(self.tool_calls)}"
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.tool_waiters[call_id] = waiter
+        call = {"id": call_id, "name": request.name, "args": request.args}
+        self.record.tool_calls.append(call)
+        await self.send({"toolCall": {"functionCalls": [call]}})
+        try:
+            return await asyncio.wait_for(waiter, TOOL_RESPONSE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return {"note": "the function did not answer"}
+        finally:
+            self.tool_waiters.pop(call_id, None)
 
     def _usage(self, reply: _Reply) -> dict[str, Any]:
         sent_seconds = reply.sent_chunks * self.emulator.chunk_bytes / OUTPUT_BYTES_PER_SECOND

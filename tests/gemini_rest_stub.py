@@ -23,6 +23,7 @@ class GeminiRestStub:
     failing: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
+    function_calls: list[dict[str, Any]] = field(default_factory=list)  # answered first, one per request
 
     def respond(
         self, version: str, model: str, body: dict[str, Any], headers: dict[str, str]
@@ -33,7 +34,11 @@ class GeminiRestStub:
             return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
         if model in self.failing:
             return 503, {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
-        candidate = {"content": {"role": "model", "parts": [{"text": self.reply}]}, "finishReason": "STOP"}
+        if self.function_calls:
+            parts: list[dict[str, Any]] = [{"functionCall": self.function_calls.pop(0)}]
+        else:
+            parts = [{"text": self.reply}]
+        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}
         return 200, {"candidates": [candidate], "modelVersion": model}
 
 

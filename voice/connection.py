@@ -7,14 +7,16 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
 
 from voice import protocol
 from voice.archive import UplinkArchive
 from voice.audio_format import BYTES_PER_SAMPLE, INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES
+from voice.context import GameState, Picture
 from voice.engines.base import Engine, SendAudio, SendJson
+from voice.images import DEFAULT_RULES, ImageRateLimited, ImageRejected, PictureDesk
 from voice.limits import TIME_FOR_A_BREAK, ConnectionLimits, SpeakingBudget, TokenBucket
 from voice.tasks import cancel_and_wait
 
@@ -93,6 +95,7 @@ class ChatConnection:
         archive: UplinkArchive | None = None,
         limits: ConnectionLimits = DEFAULT_LIMITS,
         speaking_budget: SpeakingBudget | None = None,
+        pictures: PictureDesk | None = None,
         name: str = "",
     ) -> None:
         self.engine = engine
@@ -106,6 +109,8 @@ class ChatConnection:
         self._flood_started: float | None = None
         self._last_dropped = 0.0
         self._budget = speaking_budget
+        self._pictures = pictures
+        self._max_image_bytes = pictures.rules.max_bytes if pictures is not None else DEFAULT_RULES.max_bytes
         self._unbilled_seconds = 0.0
         self._name = name
         self._runner: asyncio.Task[None] | None = None
@@ -174,15 +179,25 @@ class ChatConnection:
     async def receive_text(self, raw: str) -> None:
         if self.closed_with is not None or self._closed:
             return
-        if _utf8_size(raw, self._limits.max_text_frame_bytes) > self._limits.max_text_frame_bytes:
+        # Only an ``image`` message may be larger than a text frame; its limit is checked before it is parsed.
+        large = _utf8_size(raw, self._limits.max_text_frame_bytes) > self._limits.max_text_frame_bytes
+        if large and (not _may_be_image(raw) or len(raw) > self._limits.max_image_frame_bytes):
             await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)
             return
         if not await self._within_rate(1, 0):
             return
         try:
-            message = protocol.decode_client_message(raw, max_text_chars=self._max_text_chars)
+            message = protocol.decode_client_message(
+                raw, max_text_chars=self._max_text_chars, max_image_bytes=self._max_image_bytes
+            )
         except protocol.ProtocolError as error:
-            await self._send_json(protocol.error_message(error.code, error.message))
+            if large and error.code not in _IMAGE_ERRORS:
+                await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)  # a large frame that was no image after all
+            else:
+                await self._send_json(protocol.error_message(error.code, error.message))
+            return
+        if large and not isinstance(message, protocol.ImageInput):
+            await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)
             return
         try:
             match message:
@@ -198,12 +213,51 @@ class ChatConnection:
                     await self.engine.audio_end()
                 case protocol.PlaybackReport(played_samples=played):
                     await self.engine.playback(played)
+                case protocol.ImageInput(data=data):
+                    await self._picture(data)
+                case protocol.GameStateInput(state=state):
+                    await self.engine.game_state(state)
                 case protocol.Auth():
                     pass  # already authenticated: a client may send its token first whatever it put in the URL
                 case _:
                     assert_never(message)
         except Exception:
             logger.exception("Connection %s failed on a %s message", self._name, type(message).__name__)
+            await self.fail()
+
+    async def _picture(self, data: bytes) -> None:
+        if self._pictures is None:
+            await self._send_json(
+                protocol.error_message(protocol.ErrorCode.INVALID_IMAGE, "This connection does not take pictures.")
+            )
+            return
+        try:
+            picture = await self._pictures.accept(data)
+        except ImageRejected as rejected:
+            code = protocol.ErrorCode.IMAGE_TOO_LARGE if rejected.too_large else protocol.ErrorCode.INVALID_IMAGE
+            await self._send_json(protocol.error_message(code, rejected.message))
+            return
+        except ImageRateLimited as limited:
+            await self._send_json(protocol.error_message(protocol.ErrorCode.RATE_LIMITED, str(limited)))
+            return
+        await self.engine.image(picture)
+
+    async def share(self, picture: Picture) -> None:
+        """A picture that came in elsewhere (the REST upload, on any worker), already checked."""
+        await self._from_elsewhere(self.engine.image(picture), "picture")
+
+    async def report(self, state: GameState) -> None:
+        """A game state that came in elsewhere (REST), already validated."""
+        await self._from_elsewhere(self.engine.game_state(state), "game state")
+
+    async def _from_elsewhere(self, delivery: Coroutine[Any, Any, None], what: str) -> None:
+        if self.closed_with is not None or self._closed:
+            delivery.close()
+            return
+        try:
+            await delivery
+        except Exception:
+            logger.exception("Connection %s failed on a %s from REST", self._name, what)
             await self.fail()
 
     async def receive_bytes(self, data: bytes) -> None:
@@ -236,6 +290,15 @@ class ChatConnection:
         if self._archive is not None:
             self._archive.add(pcm)
         await self.engine.audio(pcm)
+
+
+_IMAGE_ERRORS = (protocol.ErrorCode.INVALID_IMAGE, protocol.ErrorCode.IMAGE_TOO_LARGE)
+
+
+def _may_be_image(raw: str) -> bool:
+    """Whether a large frame announces itself as an ``image`` message (its type comes before its content)."""
+    head = raw[:200].replace(" ", "")
+    return '"type":"image"' in head
 
 
 def _utf8_size(text: str, limit: int) -> int:

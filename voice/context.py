@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Speaker(enum.StrEnum):
     CHILD = "child"
     ASSISTANT = "assistant"
+    TOOL = "tool"  # a function the model called and the service's answer: neither side's speech
 
 
 class Mode(enum.StrEnum):
@@ -48,15 +51,40 @@ class LevelContext:
     answers: tuple[str, ...] = ()  # what solves the level: the helper must not say it outright
 
 
+GameValue = str | int | float | bool | None | tuple[str | int | float | bool | None, ...]
+GameState = Mapping[str, GameValue]  # what the game reports: see voice/game_state.py
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A screenshot the game shared, already checked and re-encoded (``voice/images.py``)."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
 @dataclass(frozen=True)
 class ConversationContext:
-    """Everything that shapes the helper's answers in one chat session."""
+    """Everything that shapes the helper's answers in one chat session.
+
+    ``game_state`` is the newest state the game reported; ``picture`` is a screenshot shared since the last
+    answer (given to the next brain request only).
+    """
 
     session_id: str
     child_age: int
     level: LevelContext
     initial_message: str = ""
     voice_name: str = ""
+    game_state: GameState | None = None
+    picture: Picture | None = None
+    # Answers a function the model calls (name, arguments) → result; set by the conversation for each request.
+    tools: ToolHandler | None = field(default=None, compare=False, repr=False)
+
+
+ToolHandler = Callable[[str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)

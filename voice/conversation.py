@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from voice.brains.base import TextBrain
-from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
+from voice.context import ConversationContext, GameState, Mode, Picture, Reply, Speaker, Turn
+from voice.game_state import as_json
+from voice.hint_tool import GET_HINT, HintCall, HintLadders
 from voice.manners import check_reply
 from voice.redaction import redact
 
@@ -38,6 +41,14 @@ class ConversationStore(Protocol):
         """Store one turn: typed, or spoken (then ``text`` is its transcript), already redacted; returns its id."""
         ...
 
+    async def add_tool_turn(self, name: str, arguments: Mapping[str, Any], result: Mapping[str, Any]) -> TurnId:
+        """Store a function the model called and the service's answer (a tool turn: neither side's speech)."""
+        ...
+
+    async def save_game_state(self, state: Mapping[str, Any]) -> None:
+        """Keep the game's newest state (plain JSON data) with the session."""
+        ...
+
 
 @dataclass(frozen=True)
 class Exchange:
@@ -58,6 +69,40 @@ class Conversation:
         self.brain = brain
         self._store = store
         self._history_turns = history_turns
+        self.game_state: GameState | None = context.game_state
+        self.hint_ladders = HintLadders()
+        self._picture: Picture | None = None
+
+    def share_picture(self, picture: Picture) -> None:
+        """A picture the game shared: the next brain request sees it (the newest one, once)."""
+        self._picture = picture
+
+    @property
+    def picture_pending(self) -> bool:
+        return self._picture is not None
+
+    async def report_game_state(self, state: GameState) -> None:
+        """The game's newest state: kept here for the next answers, and with the session."""
+        self.game_state = state
+        await self._store.save_game_state(as_json(state))
+
+    async def call_tool(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer a function the model called, and store the call and the answer as a tool turn."""
+        if name == GET_HINT:
+            call = HintCall.from_arguments(arguments)
+            result = self.hint_ladders.answer(call, self.context.level, self.game_state)
+            stored_arguments: Mapping[str, Any] = call.as_arguments()
+        else:
+            result = {"error": f"There is no function called {name!r}."}
+            stored_arguments = {}
+        await self._store.add_tool_turn(name, stored_arguments, result)
+        return result
+
+    def _brain_context(self) -> ConversationContext:
+        """The context for one brain request: the newest game state, the picture shared since the last answer
+        (then forgotten: it is shown once), and the functions the brain may call."""
+        picture, self._picture = self._picture, None
+        return dataclasses.replace(self.context, game_state=self.game_state, picture=picture, tools=self.call_tool)
 
     async def history(self) -> list[Turn]:
         """The newest stored turns a brain is given (``history_turns`` of them), oldest first."""
@@ -79,7 +124,7 @@ class Conversation:
         Raises:
             BrainError: no brain could answer.
         """
-        return await self.brain.reply(self.context, history, redact(text))
+        return await self.brain.reply(self._brain_context(), history, redact(text))
 
     async def record_reply(self, text: str, reply: Reply, *, spoken: bool, interrupted: bool = False) -> TurnId:
         """Store what the child actually received of the reply, with the output check's flags."""

@@ -17,6 +17,7 @@ class ConnectionLimits:
     flood_seconds: float = 5.0  # over the limits this long → close 4029
     calm_seconds: float = 1.0  # no frame dropped this long: the flood is over (the next one gets a new warning)
     max_text_frame_bytes: int = 256 * 1024  # base64 of a 64 KiB audio frame fits
+    max_image_frame_bytes: int = 7 * 1024 * 1024  # an ``image`` message: base64 of a 5 MiB picture fits
     # Speaking time is counted in the shared store this often: a child may go over the budget by as much, and
     # each count is a cache round trip (Redis with several workers) that a frame waits for.
     billing_seconds: float = 10.0

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from voice.audio_format import INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES, OUTPUT_RATE_HZ
+from voice.context import GameState
+from voice.game_state import MAX_STATE_BYTES, GameStateRejected, validate_game_state
+from voice.images import DEFAULT_RULES, ImageRejected, decode_base64_image
 
 DEFAULT_MAX_TEXT_CHARS: Final = 2000
 MAX_AUTH_FRAME_CHARS: Final = 4096
@@ -27,6 +30,8 @@ class ClientMessageType(enum.StrEnum):
     AUDIO_BASE64 = "audio_base64"
     AUDIO_END = "audio_end"
     PLAYBACK = "playback"
+    IMAGE = "image"
+    GAME_STATE = "game_state"
     PING = "ping"
 
 
@@ -65,6 +70,9 @@ class ErrorCode(enum.StrEnum):
     INVALID_FIELD = "invalid_field"
     TEXT_TOO_LONG = "text_too_long"
     INVALID_AUDIO = "invalid_audio"
+    INVALID_IMAGE = "invalid_image"
+    IMAGE_TOO_LARGE = "image_too_large"
+    INVALID_GAME_STATE = "invalid_game_state"
     AUDIO_UNSUPPORTED = "audio_unsupported"
     HELPER_UNAVAILABLE = "helper_unavailable"
     RATE_LIMITED = "rate_limited"
@@ -109,6 +117,20 @@ class PlaybackReport:
 
 
 @dataclass(frozen=True)
+class ImageInput:
+    """A screenshot as sent (base64-decoded, not yet checked as a picture: ``voice/images.py`` does that)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class GameStateInput:
+    """What the game reports about the child's progress, already validated (``voice/game_state.py``)."""
+
+    state: GameState
+
+
+@dataclass(frozen=True)
 class Ping:
     pass
 
@@ -120,7 +142,7 @@ class Auth:
     token: str
 
 
-ClientMessage = TextInput | AudioInput | AudioEnd | PlaybackReport | Ping | Auth
+ClientMessage = TextInput | AudioInput | AudioEnd | PlaybackReport | ImageInput | GameStateInput | Ping | Auth
 
 
 # Text is stored and sent on as UTF-8: a lone surrogate cannot be encoded, and control characters (NUL above all,
@@ -171,7 +193,9 @@ def _decode_base64_audio(content: str) -> bytes:
         raise ProtocolError(ErrorCode.INVALID_AUDIO, "audio_base64 content is not valid base64.") from None
 
 
-def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> ClientMessage:
+def decode_client_message(
+    raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS, max_image_bytes: int = DEFAULT_RULES.max_bytes
+) -> ClientMessage:
     """Decode one JSON text frame from the client.
 
     Raises:
@@ -212,6 +236,20 @@ def decode_client_message(raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CH
                     ErrorCode.INVALID_FIELD, "'played_samples' must be a whole number of samples, 0 or more."
                 )
             return PlaybackReport(played)
+        case ClientMessageType.IMAGE:
+            content = message.get("content")
+            if not isinstance(content, str):
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a base64 JPEG, PNG or WebP image.")
+            try:
+                return ImageInput(decode_base64_image(content, max_image_bytes))
+            except ImageRejected as rejected:
+                code = ErrorCode.IMAGE_TOO_LARGE if rejected.too_large else ErrorCode.INVALID_IMAGE
+                raise ProtocolError(code, rejected.message) from None
+        case ClientMessageType.GAME_STATE:
+            try:
+                return GameStateInput(validate_game_state(message.get("state")))
+            except GameStateRejected as rejected:
+                raise ProtocolError(ErrorCode.INVALID_GAME_STATE, str(rejected)) from None
         case ClientMessageType.PING:
             return Ping()
         case ClientMessageType.AUTH:
@@ -293,4 +331,6 @@ def protocol_spec() -> dict[str, Any]:
         "maxAudioFrameBytes": MAX_AUDIO_FRAME_BYTES,
         # What a client sends per audio frame (20-100 ms is recommended): small frames keep the reply quick.
         "uplinkFrameMs": 20,
+        "maxImageBytes": DEFAULT_RULES.max_bytes,
+        "maxGameStateBytes": MAX_STATE_BYTES,
     }

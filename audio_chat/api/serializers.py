@@ -18,6 +18,7 @@ from audio_chat.models import (
     hint_steps,
 )
 from voice.context import Mode
+from voice.game_state import GameStateRejected, as_json, validate_game_state
 from voice.protocol import text_problem
 
 
@@ -98,6 +99,8 @@ class ChatSessionSerializer(serializers.ModelSerializer[ChatSession]):
             "created_at",
             "updated_at",
             "ended_at",
+            "game_state",
+            "game_state_updated_at",
         ]
         read_only_fields = fields
 
@@ -142,9 +145,43 @@ class ChatMessageSerializer(serializers.ModelSerializer[ChatMessage]):
     class Meta:
         model = ChatMessage
         fields = [
-            "id", "session", "sender", "message_type", "text", "interrupted", "mode", "model", "flags", "created_at"
+            "id", "session", "sender", "message_type", "text", "interrupted", "mode", "model", "flags", "tool",
+            "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class ScreenshotUploadSerializer(serializers.Serializer[dict[str, Any]]):
+    image = serializers.FileField(
+        help_text="A JPEG, PNG or WebP screenshot (multipart/form-data). It is checked, stripped of metadata and "
+        "downscaled; it is not stored unless the service keeps pictures (IMAGE_ARCHIVE_DIR)."
+    )
+
+
+class ScreenshotAcceptedSerializer(serializers.Serializer[dict[str, Any]]):
+    width = serializers.IntegerField(help_text="As shown to the model, after downscaling.")
+    height = serializers.IntegerField()
+    mime_type = serializers.CharField()
+    bytes = serializers.IntegerField(help_text="The re-encoded picture's size.")
+
+
+class GameStateSerializer(serializers.Serializer[dict[str, Any]]):
+    state = serializers.JSONField(
+        help_text="What the game knows: an object of at most 20 keys, each a string, number, boolean, null, or a list "
+        "of at most 20 of those; at most 2 KiB as JSON. Example: "
+        '{"step": "find the key", "items": ["lamp"], "attempts": 2, "seconds_on_step": 95}.'
+    )
+
+    def validate_state(self, value: Any) -> dict[str, Any]:
+        try:
+            return as_json(validate_game_state(value))
+        except GameStateRejected as rejected:
+            raise serializers.ValidationError(str(rejected)) from None
+
+
+class GameStateStoredSerializer(serializers.Serializer[dict[str, Any]]):
+    game_state = serializers.JSONField()
+    game_state_updated_at = serializers.DateTimeField()
 
 
 class MessageCreateSerializer(serializers.Serializer[dict[str, Any]]):

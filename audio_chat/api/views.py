@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +25,8 @@ from audio_chat.api.permissions import GameBackendOrSessionClient
 from audio_chat.models import ChatMessage, ChatSession, Level
 from audio_chat.tokens import issue_client_token
 from voice.brains.base import BrainError
+from voice.game_state import validate_game_state
+from voice.images import ImageRateLimited, ImageRejected
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -101,7 +104,7 @@ class ChatSessionViewSet(
     serializer_class = s.ChatSessionSerializer
     lookup_value_regex = UUID_PATTERN
     permission_classes = [GameBackendOrSessionClient]
-    CLIENT_ACTIONS = ("retrieve", "messages", "refresh_token")
+    CLIENT_ACTIONS = ("retrieve", "messages", "refresh_token", "screenshot", "game_state")
 
     def session_for_client_token(self, request: Request) -> str | None:
         """The game client may use its session's token for these actions on that session only."""
@@ -142,6 +145,59 @@ class ChatSessionViewSet(
         session = services.session_end(self.get_object())
         return Response(s.ChatSessionSerializer(session).data)
 
+    @extend_schema(
+        request={"multipart/form-data": s.ScreenshotUploadSerializer},
+        responses={202: s.ScreenshotAcceptedSerializer, 400: None, 409: None, 413: None, 429: None},
+        summary="Share a screenshot: the helper sees it with the child's next question (Live and text mode)",
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def screenshot(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        # Refused before the body is read: a 30 MB upload costs no parsing and no temporary file.
+        limit = settings.MAX_IMAGE_BYTES + UPLOAD_OVERHEAD_BYTES
+        if _content_length(request) > limit:
+            return _too_large(settings.MAX_IMAGE_BYTES)
+        serializer = s.ScreenshotUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not session.is_active:
+            return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
+        upload = serializer.validated_data["image"]
+        if upload.size > settings.MAX_IMAGE_BYTES:
+            return _too_large(settings.MAX_IMAGE_BYTES)
+        try:
+            picture = async_to_sync(realtime.picture_desk(str(session.pk)).accept)(upload.read())
+        except ImageRejected as rejected:
+            if rejected.too_large:
+                return _too_large(settings.MAX_IMAGE_BYTES, rejected.message)
+            return Response({"image": [rejected.message]}, status=status.HTTP_400_BAD_REQUEST)
+        except ImageRateLimited as limited:
+            return Response({"detail": str(limited)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        services.session_share_picture(session, picture)
+        body = {
+            "width": picture.width,
+            "height": picture.height,
+            "mime_type": picture.mime_type,
+            "bytes": len(picture.data),
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=s.GameStateSerializer,
+        responses={200: s.GameStateStoredSerializer, 400: None, 409: None},
+        summary="Report the game's state: kept with the session, and context for the helper's next answers",
+    )
+    @action(detail=True, methods=["post"], url_path="game_state")
+    def game_state(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        serializer = s.GameStateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not session.is_active:
+            return Response({"detail": "This session has ended."}, status=status.HTTP_409_CONFLICT)
+        state = validate_game_state(serializer.validated_data["state"])
+        session = services.session_report_game_state(session, state)
+        stored = {"game_state": session.game_state, "game_state_updated_at": session.game_state_updated_at}
+        return Response(s.GameStateStoredSerializer(stored).data)
+
     @extend_schema(methods=["GET"], responses=s.ChatMessageSerializer(many=True), summary="The session's messages")
     @extend_schema(
         methods=["POST"],
@@ -172,6 +228,23 @@ class ChatSessionViewSet(
         child_message, reply = stored[exchange.child_turn], stored[exchange.reply_turn]
         body = {"message": s.ChatMessageSerializer(child_message).data, "reply": s.ChatMessageSerializer(reply).data}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+UPLOAD_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and headers around the file
+
+
+def _content_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _too_large(limit: int, detail: str = "") -> Response:
+    return Response(
+        {"detail": detail or f"The image is too large; the limit is {limit} bytes."},
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
 
 
 class HistoryApi(APIView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import sys
@@ -12,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio_chat.talk import ReplyRecording, main, read_wav_as_16k_mono, server_message
+from audio_chat.talk import (
+    ReplyRecording,
+    game_state_message,
+    image_message,
+    main,
+    read_wav_as_16k_mono,
+    server_message,
+)
 from tests.processes import free_port
 
 
@@ -108,3 +116,23 @@ def test_an_interrupted_without_a_position_keeps_what_arrived() -> None:
     reply.interrupted({"type": "interrupted"})
     reply.audio(b"\x02\x00" * 10)
     assert bytes(reply.pcm) == b"\x01\x00" * 10
+
+
+def test_an_image_becomes_an_image_message_with_the_files_bytes(tmp_path: Path) -> None:
+    (tmp_path / "screen.png").write_bytes(b"\x89PNG a picture")
+    message = json.loads(image_message(tmp_path / "screen.png"))
+    assert message["type"] == "image"
+    assert base64.b64decode(message["content"]) == b"\x89PNG a picture"
+
+
+def test_a_missing_image_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="No such file"):
+        image_message(tmp_path / "missing.png")
+
+
+def test_the_game_state_must_be_a_json_object() -> None:
+    assert game_state_message('{"step": "door"}') == '{"type": "game_state", "state": {"step": "door"}}'
+    with pytest.raises(SystemExit, match="JSON object"):
+        game_state_message("[1, 2]")
+    with pytest.raises(SystemExit, match="not JSON"):
+        game_state_message("{step")

@@ -7,6 +7,7 @@ import json
 import ssl
 import urllib.parse
 import urllib.request
+from typing import Any
 
 import pytest
 from google import genai
@@ -107,9 +108,11 @@ async def test_speaking_during_a_reply_interrupts_it(emulator, client, responder
 
 
 class SlowThinker(ScriptedResponder):
-    async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+    async def reply(
+        self, conversation: Conversation, user_text: str, tool_result: dict[str, Any] | None = None
+    ) -> SpokenReply:
         await asyncio.sleep(0.5)
-        return await super().reply(conversation, user_text)
+        return await super().reply(conversation, user_text, tool_result)
 
 
 async def test_speaking_while_the_model_still_thinks_interrupts_and_keeps_the_connection(emulator, client) -> None:
@@ -204,9 +207,11 @@ async def test_history_seeded_through_client_content_comes_before_realtime_input
     seen: list[list[tuple[str, str]]] = []
 
     class Remembering(ScriptedResponder):
-        async def reply(self, conversation: Conversation, user_text: str) -> SpokenReply:
+        async def reply(
+            self, conversation: Conversation, user_text: str, tool_result: dict[str, Any] | None = None
+        ) -> SpokenReply:
             seen.append(list(conversation.history))
-            return await super().reply(conversation, user_text)
+            return await super().reply(conversation, user_text, tool_result)
 
     emulator.responder = Remembering(transcripts=["what now"])
     config = live_config(history_config=types.HistoryConfig(initial_history_in_client_content=True))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from voice.brains.base import BrainUnavailable
-from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
+from voice.context import ConversationContext, GameState, Mode, Picture, Reply, Speaker, Turn
 from voice.engines.base import Handover
 
 
@@ -16,6 +16,8 @@ from voice.engines.base import Handover
 class MemoryStore:
     turns: list[tuple[Speaker, str, Mode | None, str, bool, bool]] = field(default_factory=list)
     flags: list[list[str]] = field(default_factory=list)
+    tool_turns: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    game_states: list[dict[str, Any]] = field(default_factory=list)
 
     async def recent_turns(self, limit: int) -> list[Turn]:
         return [Turn(turn[0], turn[1]) for turn in self.turns[-limit:]]
@@ -35,6 +37,13 @@ class MemoryStore:
         self.flags.append(list(flags))
         return len(self.turns)
 
+    async def add_tool_turn(self, name: str, arguments: Mapping[str, Any], result: Mapping[str, Any]) -> int:
+        self.tool_turns.append((name, dict(arguments), dict(result)))
+        return len(self.turns) + len(self.tool_turns)
+
+    async def save_game_state(self, state: Mapping[str, Any]) -> None:
+        self.game_states.append(dict(state))
+
 
 @dataclass
 class ScriptedBrain:
@@ -45,9 +54,11 @@ class ScriptedBrain:
     delay: float = 0.0
     unavailable: bool = False
     seen_history: list[list[Turn]] = field(default_factory=list)
+    seen_contexts: list[ConversationContext] = field(default_factory=list)
 
     async def reply(self, context: ConversationContext, history: Sequence[Turn], text: str) -> Reply:
         self.seen_history.append(list(history))
+        self.seen_contexts.append(context)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.unavailable:
@@ -94,3 +105,9 @@ class RecordingEngine:
 
     async def playback(self, played_samples: int) -> None:
         self.calls.append(("playback", played_samples))
+
+    async def image(self, picture: Picture) -> None:
+        self.calls.append(("image", picture))
+
+    async def game_state(self, state: GameState) -> None:
+        self.calls.append(("game_state", state))

@@ -7,6 +7,7 @@ gentle to specific when the child asks about the same thing again. It never says
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from voice.brains.understanding import (
     intent_of,
 )
 from voice.context import ConversationContext, Hint, LevelContext, Mode, Reply, Speaker, Turn
+from voice.game_state import order_by_game_state
 from voice.speech.hints import HintMatch, hint_index
 from voice.speech.workers import run_cpu
 
@@ -42,6 +44,8 @@ WRONG_ANSWER = "Good try! Not quite yet."
 ONCE_MORE = "Let's try it once more, step by step."
 NO_MORE_HINTS = "You have heard all my hints! Try them one more time, step by step. I know you can do it!"
 BACK_TO_THE_GAME = "Let's get back to the game together."
+# A picture was shared but this brain cannot see: it says so, and asks (never pretends to have looked).
+CANNOT_LOOK = "I can't look at pictures right now. Can you tell me what you see on the screen?"
 # Help from the level's description alone, for a level without authored hints; gentle to specific.
 LOOK_TOGETHER = "Let's look at it together."
 WHAT_DO_YOU_SEE = "What do you see on the screen right now?"
@@ -70,9 +74,12 @@ class OfflineHintBrain:
 
     def answer(self, context: ConversationContext, history: Sequence[Turn], text: str) -> Reply:
         """The blocking part of :meth:`reply`; runs in the engine's worker pool."""
+        if context.picture is not None:  # a shared picture is answered honestly: this brain cannot see
+            return _reply(CANNOT_LOOK, intent="picture")
         if heard_nothing_useful(text):
             return _reply(DIDNT_CATCH, intent="unclear")
-        level = context.level
+        # The hints about where the game says the child is come first.
+        level = dataclasses.replace(context.level, hints=order_by_game_state(context.level.hints, context.game_state))
         said_before = [turn.text for turn in history if turn.speaker is Speaker.ASSISTANT]
         key = _answer_key(level.answers)
         attempt = key.check(text)

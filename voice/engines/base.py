@@ -8,15 +8,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, assert_never
 
-from voice.context import Mode
-from voice.protocol import AudioEnd, AudioInput, TextInput
+from voice.context import GameState, Mode, Picture
+from voice.protocol import AudioEnd, AudioInput, GameStateInput, TextInput
 from voice.tasks import cancel_and_wait
 
 SendJson = Callable[[dict[str, Any]], Awaitable[None]]
 SendAudio = Callable[[bytes], Awaitable[None]]
 
+
+@dataclass(frozen=True)
+class PictureShared:
+    """A picture the game shared, checked and re-encoded by the connection (or the REST upload)."""
+
+    picture: Picture
+
+
 # What a client sends that an engine answers: the protocol's decoded inputs, minus what the connection handles.
-ClientInput = TextInput | AudioInput | AudioEnd
+ClientInput = TextInput | AudioInput | AudioEnd | PictureShared | GameStateInput
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,14 @@ class Engine(Protocol):
         """The client has played ``played_samples`` of this connection's helper audio (24 kHz samples)."""
         ...
 
+    async def image(self, picture: Picture) -> None:
+        """A checked picture the game shared: seen by the model that answers next, where it can see."""
+        ...
+
+    async def game_state(self, state: GameState) -> None:
+        """The game's newest state: context for the next answers, never answered by itself."""
+        ...
+
 
 async def feed(engine: Engine, item: ClientInput) -> None:
     """Give one client input to an engine."""
@@ -78,6 +94,10 @@ async def feed(engine: Engine, item: ClientInput) -> None:
             await engine.audio(pcm)
         case AudioEnd():
             await engine.audio_end()
+        case PictureShared(picture=picture):
+            await engine.image(picture)
+        case GameStateInput(state=state):
+            await engine.game_state(state)
         case _:
             assert_never(item)
 

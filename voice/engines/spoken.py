@@ -15,7 +15,7 @@ from voice import metrics, protocol
 from voice.audio import chunks, duration_seconds
 from voice.audio_format import BYTES_PER_SAMPLE, OUTPUT_RATE_HZ
 from voice.brains.base import BrainError
-from voice.context import Mode, Reply
+from voice.context import GameState, Mode, Picture, Reply
 from voice.conversation import Conversation
 from voice.engines.base import Handover, SendAudio, SendJson, feed
 from voice.speech.stt import StreamingTranscriber
@@ -135,6 +135,13 @@ class SpokenChat:
 
     async def playback(self, played_samples: int) -> None:
         """Not needed here: this engine paces its own downlink, so it knows what the client has played."""
+
+    async def image(self, picture: Picture) -> None:
+        # The next answer's brain request carries it: Gemini looks at it, the offline brain says it cannot.
+        self._conversation.share_picture(picture)
+
+    async def game_state(self, state: GameState) -> None:
+        await self._conversation.report_game_state(state)
 
     async def _queue_turn(self, text: str, *, spoken: bool, stored: bool = False) -> None:
         try:

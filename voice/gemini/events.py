@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,22 @@ class ResumptionHandle:
     handle: str
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """The model calls a function; the answer goes back with the same ``call_id``."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCallCancelled:
+    """Calls the model no longer wants answered (the child spoke over it)."""
+
+    call_ids: tuple[str, ...]
+
+
 LiveEvent = (
     AudioOut
     | InputTranscript
@@ -54,6 +71,8 @@ LiveEvent = (
     | TurnComplete
     | GoAway
     | ResumptionHandle
+    | ToolCall
+    | ToolCallCancelled
 )
 
 

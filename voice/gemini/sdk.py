@@ -17,7 +17,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from voice.audio_format import INPUT_RATE_HZ, pcm_mime_type
 from voice.brains.base import BrainUnavailable
-from voice.context import ConversationContext, Mode, Reply, Speaker, Turn
+from voice.context import ConversationContext, GameState, Mode, Picture, Reply, Speaker, Turn
+from voice.game_state import as_context
 from voice.gemini.events import (
     AudioOut,
     GenerationComplete,
@@ -29,16 +30,25 @@ from voice.gemini.events import (
     OutputTranscript,
     ResumptionHandle,
     ResumptionRejected,
+    ToolCall,
+    ToolCallCancelled,
     TurnComplete,
     UpstreamError,
     UpstreamRefused,
 )
 from voice.gemini.roster import ModelRoster
+from voice.hint_tool import GET_HINT, GET_HINT_DESCRIPTION, GET_HINT_PARAMETERS
 from voice.instructions import build_system_instruction
 
 logger = logging.getLogger(__name__)
 
 MAX_REPLY_TOKENS = 300
+MAX_TOOL_ROUNDS = 2  # function calls answered per reply before the model must speak
+TOOL_GUIDANCE = (
+    "When the child is stuck, call get_hint to read the hint the game's authors wrote, then say it in your own "
+    "words. Ask for the next, more specific step only when the child is still stuck."
+)
+PICTURE_GUIDANCE = "The child's game shared a screenshot of what they see now: use it to understand where they are."
 # Phrases Google uses when a model id is wrong, retired or shut down.
 _GONE_MARKERS = ("not found", "not supported", "no longer available", "has been shut down", "retired", "deprecated")
 
@@ -79,7 +89,7 @@ def history_to_contents(history: Sequence[Turn], text: str) -> list[types.Conten
     """Stored turns as Gemini contents; consecutive turns of one speaker are merged, as roles must alternate."""
     contents: list[types.Content] = []
     for speaker, turn_text in [*((t.speaker, t.text) for t in history), (Speaker.CHILD, text)]:
-        if not turn_text.strip():
+        if not turn_text.strip() or speaker is Speaker.TOOL:
             continue
         role = "user" if speaker is Speaker.CHILD else "model"
         if contents and contents[-1].role == role and contents[-1].parts:
@@ -105,18 +115,22 @@ class GeminiTextBrain:
         return self._roster.current
 
     async def reply(self, context: ConversationContext, history: Sequence[Turn], text: str) -> Reply:
+        instruction = build_system_instruction(context)
+        if context.tools is not None:
+            instruction += TOOL_GUIDANCE + "\n"
         config = types.GenerateContentConfig(
-            system_instruction=build_system_instruction(context), max_output_tokens=MAX_REPLY_TOKENS
+            system_instruction=instruction,
+            max_output_tokens=MAX_REPLY_TOKENS,
+            tools=[hint_tool(live=False)] if context.tools is not None else None,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
         contents = history_to_contents(history, text)
+        attach_to_question(contents, context.game_state, context.picture)
         # A client per call: the SDK's async HTTP client is bound to the event loop that first used it.
         async with self._settings.client().aio as client:
             for model in self._roster.usable():
                 try:
-                    response = await asyncio.wait_for(
-                        client.models.generate_content(model=model, contents=contents, config=config),
-                        timeout=self._settings.timeout_seconds,
-                    )
+                    response = await self._generate(client, model, contents, config, context)
                 except errors.APIError as error:
                     if is_model_gone(error):
                         self._roster.mark_gone(model)
@@ -133,6 +147,58 @@ class GeminiTextBrain:
                     raise BrainUnavailable(f"Gemini {model} returned an empty answer")
                 return Reply(text=reply_text, mode=Mode.TEXT, model=model)
         raise BrainUnavailable("No configured Gemini text model is available: " + ", ".join(self._roster.models))
+
+    async def _generate(
+        self,
+        client: Any,
+        model: str,
+        contents: list[types.Content],
+        config: types.GenerateContentConfig,
+        context: ConversationContext,
+    ) -> types.GenerateContentResponse:
+        """One reply; the functions the model calls (at most ``MAX_TOOL_ROUNDS`` rounds) are answered and the
+        model asked again with their results."""
+        conversation = list(contents)
+        for _ in range(MAX_TOOL_ROUNDS + 1):
+            response: types.GenerateContentResponse = await asyncio.wait_for(
+                client.models.generate_content(model=model, contents=conversation, config=config),
+                timeout=self._settings.timeout_seconds,
+            )
+            calls = response.function_calls or []
+            if not calls or context.tools is None or not response.candidates or not response.candidates[0].content:
+                return response
+            conversation.append(response.candidates[0].content)
+            answers = []
+            for call in calls:
+                result = await context.tools(call.name or "", call.args or {})
+                answers.append(types.Part.from_function_response(name=call.name or "", response=result))
+            conversation.append(types.Content(role="user", parts=answers))
+        return response
+
+
+def attach_to_question(contents: list[types.Content], state: GameState | None, picture: Picture | None) -> None:
+    """The game's newest state and a shared screenshot go with the child's question (the last user turn)."""
+    if not contents or contents[-1].role != "user":
+        contents.append(types.Content(role="user", parts=[]))
+    parts = contents[-1].parts if contents[-1].parts is not None else []
+    if state:
+        parts.append(types.Part(text=as_context(state)))
+    if picture is not None:
+        parts.append(types.Part(text=PICTURE_GUIDANCE))
+        parts.append(types.Part.from_bytes(data=picture.data, mime_type=picture.mime_type))
+    contents[-1].parts = parts
+
+
+def hint_tool(*, live: bool, non_blocking: bool = False) -> types.Tool:
+    """``get_hint`` as the SDK declares it; a Live model that can call functions asynchronously gets it as
+    NON_BLOCKING, so the conversation goes on while the hint is fetched."""
+    declaration = types.FunctionDeclaration(
+        name=GET_HINT,
+        description=GET_HINT_DESCRIPTION,
+        parameters_json_schema=GET_HINT_PARAMETERS,
+        behavior=types.Behavior.NON_BLOCKING if live and non_blocking else None,
+    )
+    return types.Tool(function_declarations=[declaration])
 
 
 # --- Gemini Live ---------------------------------------------------------------------------------
@@ -159,6 +225,9 @@ class LiveSettings:
     end_sensitivity: str = "END_SENSITIVITY_HIGH"
     silence_duration_ms: int | None = None
     prefix_padding_ms: int | None = None
+    affective_dialog: bool = False  # emotion-aware replies, where the model offers them (v1alpha)
+    proactive_audio: bool = False  # the model may stay silent when speech is not meant for it (v1alpha)
+    hint_tool: bool = True  # declare get_hint
 
     def client(self) -> genai.Client:
         """One client for every Live session of this process: each client holds HTTP clients with their own TLS
@@ -179,6 +248,37 @@ def uses_history_config(model: str) -> bool:
     return "gemini-3" in model
 
 
+AFFECTIVE_API_VERSION = "v1alpha"  # affective dialogue and proactivity are only accepted on v1alpha
+
+
+def is_native_audio_25(model: str) -> bool:
+    return "gemini-2.5" in model and "native-audio" in model
+
+
+def calls_functions_asynchronously(model: str) -> bool:
+    """3.1 Flash Live calls functions synchronously only; 2.5 native audio and 3.8 Live take NON_BLOCKING ones."""
+    return "gemini-3.1" not in model
+
+
+def affective_dialog_for(settings: LiveSettings, model: str) -> bool | None:
+    """Only 2.5 native audio has affective dialogue (3.1 never had it; 3.8 removed it from the API)."""
+    return True if settings.affective_dialog and is_native_audio_25(model) else None
+
+
+def proactivity_for(settings: LiveSettings, model: str) -> types.ProactivityConfig | None:
+    """2.5 native audio takes it as a setting; 3.8 has it always on (and refuses a false); 3.1 lacks it."""
+    if settings.proactive_audio and is_native_audio_25(model):
+        return types.ProactivityConfig(proactive_audio=True)
+    return None
+
+
+def live_api_version(settings: LiveSettings, model: str) -> str:
+    """The API version a session with this model and these settings needs."""
+    if affective_dialog_for(settings, model) or proactivity_for(settings, model) is not None:
+        return AFFECTIVE_API_VERSION
+    return settings.gemini.api_version
+
+
 def live_config(
     settings: LiveSettings, context: ConversationContext, *, model: str, handle: str
 ) -> types.LiveConnectConfig:
@@ -190,12 +290,22 @@ def live_config(
         prefix_padding_ms=settings.prefix_padding_ms,
     )
     voice = context.voice_name or settings.voice
+    instruction = build_system_instruction(context)
+    if settings.hint_tool:
+        instruction += TOOL_GUIDANCE + "\n"
+    version = live_api_version(settings, model)
     return types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO],
         speech_config=types.SpeechConfig(
             voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice))
         ),
-        system_instruction=build_system_instruction(context),
+        system_instruction=instruction,
+        tools=[hint_tool(live=True, non_blocking=calls_functions_asynchronously(model))]
+        if settings.hint_tool
+        else None,
+        enable_affective_dialog=affective_dialog_for(settings, model),
+        proactivity=proactivity_for(settings, model),
+        http_options=types.HttpOptions(api_version=version) if version != settings.gemini.api_version else None,
         input_audio_transcription=types.AudioTranscriptionConfig(),
         output_audio_transcription=types.AudioTranscriptionConfig(),
         session_resumption=types.SessionResumptionConfig(handle=handle or None),
@@ -247,6 +357,11 @@ def events_of(message: types.LiveServerMessage) -> list[LiveEvent]:
             events.append(GenerationComplete())
         if content.turn_complete:
             events.append(TurnComplete(_usage(message.usage_metadata)))
+    if message.tool_call is not None:
+        for call in message.tool_call.function_calls or []:
+            events.append(ToolCall(call_id=call.id or "", name=call.name or "", arguments=dict(call.args or {})))
+    if message.tool_call_cancellation is not None and message.tool_call_cancellation.ids:
+        events.append(ToolCallCancelled(tuple(message.tool_call_cancellation.ids)))
     update = message.session_resumption_update
     if update is not None and update.resumable and update.new_handle:
         events.append(ResumptionHandle(update.new_handle))
@@ -329,12 +444,28 @@ class LiveUpstream:
             turn = types.Content(role="user", parts=[types.Part(text=text)])
             await self._send(self._session.send_client_content(turns=turn, turn_complete=True))
 
+    async def send_image(self, picture: Picture) -> None:
+        """A screenshot as realtime image input (a video frame): the next answer is given with it in view."""
+        blob = types.Blob(data=picture.data, mime_type=picture.mime_type)
+        await self._send(self._session.send_realtime_input(video=blob))
+
+    async def send_context(self, text: str) -> None:
+        """Context the model should know but not answer: a user turn that is not complete."""
+        turn = types.Content(role="user", parts=[types.Part(text=text)])
+        await self._send(self._session.send_client_content(turns=turn, turn_complete=False))
+
+    async def send_tool_response(self, call_id: str, name: str, result: dict[str, Any]) -> None:
+        """The answer to a function call; a NON_BLOCKING call's answer is spoken when the model is idle."""
+        scheduling = types.FunctionResponseScheduling.WHEN_IDLE if calls_functions_asynchronously(self.model) else None
+        response = types.FunctionResponse(id=call_id, name=name, response=result, scheduling=scheduling)
+        await self._send(self._session.send_tool_response(function_responses=[response]))
+
     async def seed(self, history: Sequence[Turn]) -> None:
         """The stored conversation as context before realtime input flows; it asks for no reply."""
         turns = [
             types.Content(role="user" if t.speaker is Speaker.CHILD else "model", parts=[types.Part(text=t.text)])
             for t in history
-            if t.text.strip()
+            if t.text.strip() and t.speaker is not Speaker.TOOL
         ]
         if uses_history_config(self.model):
             await self._send(self._session.send_client_content(turns=turns, turn_complete=True))

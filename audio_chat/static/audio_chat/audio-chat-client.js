@@ -286,6 +286,19 @@ export class AudioChatClient extends EventTarget {
     return this.sendJson({ type: ClientMessageTypes.TEXT, content });
   }
 
+  // --- what the game shares ------------------------------------------------------------------
+
+  // A screenshot as base64 (JPEG, PNG or WebP). The server checks and shrinks it; an "error" event says why
+  // one was refused.
+  sendImage(base64) {
+    return this.sendJson({ type: ClientMessageTypes.IMAGE, content: base64 });
+  }
+
+  // What the game knows: an object of strings, numbers, booleans and short lists (2 KiB at most).
+  sendGameState(state) {
+    return this.sendJson({ type: ClientMessageTypes.GAME_STATE, state });
+  }
+
   sendJson(message) {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
     this.socket.send(JSON.stringify(message));

@@ -174,6 +174,7 @@ async function showStoredConversation(session) {
   const history = await api(`/api/history/?session_id=${session.id}&limit=200`, { token: session.client_token });
   $("conversation").replaceChildren();
   for (const message of history.messages) {
+    if (message.sender === "tool") continue; // a hint the model looked up: not something anyone said
     const item = bubble(message.sender === "child" ? "child" : "helper", message.text);
     if (message.interrupted) item.classList.add("cut");
   }

@@ -7,6 +7,8 @@ export const ClientMessageTypes = Object.freeze({
   "AUDIO_BASE64": "audio_base64",
   "AUDIO_END": "audio_end",
   "PLAYBACK": "playback",
+  "IMAGE": "image",
+  "GAME_STATE": "game_state",
   "PING": "ping"
 });
 
@@ -45,6 +47,9 @@ export const ErrorCodes = Object.freeze({
   "INVALID_FIELD": "invalid_field",
   "TEXT_TOO_LONG": "text_too_long",
   "INVALID_AUDIO": "invalid_audio",
+  "INVALID_IMAGE": "invalid_image",
+  "IMAGE_TOO_LARGE": "image_too_large",
+  "INVALID_GAME_STATE": "invalid_game_state",
   "AUDIO_UNSUPPORTED": "audio_unsupported",
   "HELPER_UNAVAILABLE": "helper_unavailable",
   "RATE_LIMITED": "rate_limited",
@@ -67,3 +72,7 @@ export const AudioFormats = Object.freeze({
 export const MaxAudioFrameBytes = Object.freeze(65536);
 
 export const UplinkFrameMs = Object.freeze(20);
+
+export const MaxImageBytes = Object.freeze(5242880);
+
+export const MaxGameStateBytes = Object.freeze(2048);

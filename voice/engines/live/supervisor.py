@@ -15,15 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voice import metrics, protocol
-from voice.context import Mode, Turn
+from voice.context import GameState, Mode, Picture, Turn
 from voice.conversation import Conversation
-from voice.engines.base import ClientInput, Engine, Handover, SendAudio, SendJson, feed
+from voice.engines.base import ClientInput, Engine, Handover, PictureShared, SendAudio, SendJson, feed
 from voice.engines.live.bargein import DEFAULT_BARGE_IN, BargeInDetector, BargeInSettings
 from voice.engines.live.connector import Connector, LiveUnavailable
 from voice.engines.live.playback import PlaybackClock
 from voice.engines.live.turns import TurnRecorder
 from voice.engines.live.uplink import Uplink
 from voice.engines.live.upstream import OpenUpstream, ResumptionStore, Upstream
+from voice.game_state import as_context
 from voice.gemini.events import (
     AudioOut,
     GenerationComplete,
@@ -33,12 +34,14 @@ from voice.gemini.events import (
     LiveEvent,
     OutputTranscript,
     ResumptionHandle,
+    ToolCall,
+    ToolCallCancelled,
     TurnComplete,
     UpstreamError,
     UpstreamRefused,
 )
 from voice.gemini.roster import ModelRoster
-from voice.protocol import AudioEnd, AudioInput, TextInput
+from voice.protocol import AudioEnd, AudioInput, GameStateInput, TextInput
 from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -162,6 +165,21 @@ class LiveChat:
         else:
             self._clock.reported(played_samples)
 
+    async def image(self, picture: Picture) -> None:
+        if self._fallback is not None:
+            await self._fallback.image(picture)
+        else:
+            await self._uplink.put(PictureShared(picture))
+
+    async def game_state(self, state: GameState) -> None:
+        if self._fallback is not None:
+            await self._fallback.game_state(state)
+            return
+        await self._conversation.report_game_state(state)
+        if self._upstream is not None:
+            await self._uplink.put(GameStateInput(state))
+        # else: the upstream being connected is told the newest state as soon as it is open (_connect)
+
     # --- what the uplink tells -------------------------------------------------------------------
 
     async def _typed_turn(self, text: str) -> None:
@@ -227,6 +245,9 @@ class LiveChat:
     async def _connect(self) -> None:
         self._turn_succeeded = False
         self._upstream = await self._connector.open(self._history_to_seed)
+        if self._conversation.game_state:
+            # A fresh upstream knows the stored turns only: the game's newest state goes with them.
+            await self._upstream.send_context(as_context(self._conversation.game_state))
         self._uplink.attach(self._upstream)
 
     async def _history_to_seed(self) -> list[Turn]:
@@ -301,6 +322,20 @@ class LiveChat:
                 self._turn_succeeded = True
             case ResumptionHandle(handle=handle):
                 await self._connector.remember(model, handle)
+            case ToolCall(call_id=call_id, name=name, arguments=arguments):
+                await self._answer_tool_call(call_id, name, arguments)
+            case ToolCallCancelled(call_ids=call_ids):
+                logger.info("Live session %s: the model cancelled calls %s", self._session_id, ", ".join(call_ids))
+
+    async def _answer_tool_call(self, call_id: str, name: str, arguments: dict[str, object]) -> None:
+        """Answered at once from the authored hints (no network): within the call's time whether or not the
+        model waits for it. The child's words come first in the transcript, then the call, then the reply."""
+        await self._turns.before_tool_call()
+        result = await self._conversation.call_tool(name, arguments)
+        upstream = self._upstream
+        if upstream is not None:
+            await upstream.send_tool_response(call_id, name, result)
+        self._reply_due()
 
     async def _cut_reply(self) -> None:
         await self._turns.cut(self.model)

@@ -99,6 +99,10 @@ class TurnRecorder:
         self._clock.sent(len(pcm) // BYTES_PER_SAMPLE)
         return True
 
+    async def before_tool_call(self) -> None:
+        """The model calls a function about what the child said: that is stored first."""
+        await self._store_child_turn(self.turn, announce=True)
+
     async def helper_said(self, text: str) -> None:
         turn = self.turn
         if turn.muted:

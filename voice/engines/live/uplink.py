@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from voice import protocol
-from voice.engines.base import ClientInput, SendJson
+from voice.engines.base import ClientInput, PictureShared, SendJson
 from voice.engines.live.upstream import Upstream
+from voice.game_state import as_context
 from voice.gemini.events import UpstreamError
-from voice.protocol import AudioEnd, AudioInput, TextInput
+from voice.protocol import AudioEnd, AudioInput, GameStateInput, TextInput
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,11 @@ class Uplink:
         self._unsent = self._held = None
         while not self._inputs.empty():
             pending.append(self._inputs.get_nowait())
-        return [item for item in pending if isinstance(item, TextInput | AudioInput | AudioEnd)]
+        return [
+            item
+            for item in pending
+            if isinstance(item, TextInput | AudioInput | AudioEnd | PictureShared | GameStateInput)
+        ]
 
     # --- the task ------------------------------------------------------------------------------
 
@@ -141,6 +146,10 @@ class Uplink:
             case TextInput(content=content):
                 await self._on_typed(content)
                 await upstream.send_text(content)
+            case PictureShared(picture=picture):
+                await upstream.send_image(picture)
+            case GameStateInput(state=state):
+                await upstream.send_context(as_context(state))
             case AskAgain(text=text):
                 self._on_asked()
                 await upstream.send_text(text)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from tests.voice.fakes import MemoryStore, RecordingEngine, ScriptedBrain
-from voice.context import ConversationContext, LevelContext, Turn
+from voice.context import ConversationContext, LevelContext, Picture, Turn
 from voice.conversation import Conversation
 from voice.engines.base import running
 from voice.engines.live import MAX_AUDIO_BATCH_BYTES, LiveChat
@@ -23,7 +23,7 @@ class RecordingUpstream:
     model = "live-model"
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | str]] = []
+        self.sent: list[tuple[str, Any]] = []
         self.received = asyncio.Event()
 
     async def send_audio(self, pcm: bytes) -> None:
@@ -35,6 +35,18 @@ class RecordingUpstream:
 
     async def send_text(self, text: str) -> None:
         self.sent.append(("text", text))
+        self.received.set()
+
+    async def send_image(self, picture: Picture) -> None:
+        self.sent.append(("image", picture))
+        self.received.set()
+
+    async def send_context(self, text: str) -> None:
+        self.sent.append(("context", text))
+        self.received.set()
+
+    async def send_tool_response(self, call_id: str, name: str, result: dict[str, Any]) -> None:
+        self.sent.append(("tool_response", (call_id, name, result)))
         self.received.set()
 
     async def seed(self, history: Sequence[Turn]) -> None:
