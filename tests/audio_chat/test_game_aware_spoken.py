@@ -46,7 +46,7 @@ async def test_game_state_posted_over_rest_moves_the_hint_the_helper_gives(api, 
     await client.ws.send_json_to({"type": "text", "content": "I'm stuck, can you help me"})
     await client.until(lambda: client.messages("response"), limit_seconds=30)
     await client.leave()
-    using_the_key = next(h["text"] for h in castle.hints if h["topic"] == "using the key")
+    using_the_key = next(h["steps"][0] for h in castle.hints if h["topic"] == "using the key")
     assert client.messages("response")[0]["content"] == using_the_key
 
 

@@ -123,7 +123,7 @@ async def test_get_hint_is_answered_from_the_authored_hints_and_stored_as_a_tool
     await client.ws.send_json_to({"type": "text", "content": "I am stuck"})
     await client.until(lambda: client.messages("turn_complete"))
     await client.leave()
-    door_hint = castle.hints[0]["text"]
+    door_hint = castle.hints[0]["steps"][0]
     response = emulator.records[0].tool_responses[0]["functionResponses"][0]
     assert response["name"] == "get_hint" and response["response"]["hint"] == door_hint
     assert response["id"] == emulator.records[0].tool_calls[0]["id"]
