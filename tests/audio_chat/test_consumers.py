@@ -21,6 +21,7 @@ from audio_chat.services import message_create, session_end
 from audio_chat.tokens import issue_client_token
 from config.asgi import application
 from tests.voice.fakes import RecordingEngine
+from voice.codecs import WireFormats
 from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
 from voice.protocol import AUDIO_FORMATS, CloseCode
 
@@ -241,11 +242,19 @@ class FakeFactory:
         self.refuse = refuse
         self.tokens: list[str | None] = []
         self.released: list[str] = []
+        self.wires: list[WireFormats] = []
 
     async def __call__(
-        self, session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+        self,
+        session_id: str,
+        token: str | None,
+        link: ClientLink,
+        resources: contextlib.AsyncExitStack,
+        *,
+        wire: WireFormats,
     ) -> OpenedChat:
         self.tokens.append(token)
+        self.wires.append(wire)
         resources.callback(self.released.append, "slot")
         if self.refuse is not None:
             raise self.refuse

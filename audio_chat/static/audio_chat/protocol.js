@@ -2,6 +2,7 @@
 // scripts/generate_protocol_js.py: do not edit by hand.
 
 export const ClientMessageTypes = Object.freeze({
+  "AUTH": "auth",
   "TEXT": "text",
   "AUDIO_BASE64": "audio_base64",
   "AUDIO_END": "audio_end",
@@ -27,6 +28,7 @@ export const StatusStates = Object.freeze({
 });
 
 export const CloseCodes = Object.freeze({
+  "UNSUPPORTED_DATA": 1003,
   "MESSAGE_TOO_BIG": 1009,
   "INTERNAL_ERROR": 1011,
   "SESSION_NOT_FOUND": 4004,
@@ -45,20 +47,32 @@ export const ErrorCodes = Object.freeze({
   "INVALID_AUDIO": "invalid_audio",
   "AUDIO_UNSUPPORTED": "audio_unsupported",
   "HELPER_UNAVAILABLE": "helper_unavailable",
-  "RATE_LIMITED": "rate_limited"
+  "RATE_LIMITED": "rate_limited",
+  "INTERNAL": "internal"
 });
 
 export const AudioFormats = Object.freeze({
   "input": {
+    "codec": "pcm",
     "encoding": "pcm_s16le",
     "sample_rate": 16000,
-    "channels": 1
+    "channels": 1,
+    "frame_ms": 20
   },
   "output": {
+    "codec": "pcm",
     "encoding": "pcm_s16le",
     "sample_rate": 24000,
-    "channels": 1
+    "channels": 1,
+    "frame_ms": 20
   }
 });
 
 export const MaxAudioFrameBytes = Object.freeze(65536);
+
+export const AudioCodecs = Object.freeze([
+  "pcm",
+  "opus"
+]);
+
+export const MaxOpusPacketBytes = Object.freeze(3832);
