@@ -1,7 +1,8 @@
 """``python -m audio_chat.talk``: talk to the helper from a terminal with a WAV file as the microphone.
 
 Creates a session (or joins one), streams the WAV in real time through the WebSocket, prints the captions,
-and writes what the helper said to a 24 kHz WAV file.
+and writes what the helper said to a 24 kHz WAV file. ``--codec opus`` sends and receives 20 ms Opus packets
+instead of PCM.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from voice.audio import float_to_pcm16, resample
 from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
+from voice.codecs import Codec, OpusDownlinkDecoder, OpusUplinkEncoder
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 TRAILING_SILENCE_SECONDS = 1.0
@@ -52,12 +54,17 @@ def create_session(base_url: str, api_key: str, level: str, age: int) -> dict[st
         return dict(json.loads(response.read()))
 
 
-async def stream(ws: ClientConnection, pcm: bytes) -> None:
+async def stream(ws: ClientConnection, pcm: bytes, codec: Codec = Codec.PCM) -> None:
+    """Send ``pcm`` in 20 ms frames at a microphone's pace: as it is, or as one Opus packet per frame."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     padded = pcm + bytes(int(TRAILING_SILENCE_SECONDS * INPUT_RATE_HZ) * 2)
+    encoder = OpusUplinkEncoder() if codec is Codec.OPUS else None
     for number, start in enumerate(range(0, len(padded), FRAME_BYTES)):
-        await ws.send(padded[start : start + FRAME_BYTES])
+        frame = padded[start : start + FRAME_BYTES]
+        messages = [frame] if encoder is None else encoder.encode(frame) + encoder.flush()
+        for message in messages:
+            await ws.send(message)
         delay = started + (number + 1) * 0.02 - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -72,16 +79,20 @@ async def talk(args: argparse.Namespace) -> int:
         created = create_session(base_url, args.api_key, args.level, args.age)
         session_id, token = created["id"], created["client_token"]
         print(f"session {session_id}", file=sys.stderr)
-    ws_url = base_url.replace("http", "ws", 1) + f"/ws/audio-chat/{session_id}/?token={token}"
+    codec = Codec(args.codec)
+    ws_url = base_url.replace("http", "ws", 1) + f"/ws/audio-chat/{session_id}/?token={token}&codec={codec.value}"
     reply = bytearray()
+    received = 0
     async with connect(ws_url, compression=None, max_size=2**22, open_timeout=30) as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 30))
         if first.get("type") != "connection":
             print(f"unexpected first message: {first}", file=sys.stderr)
             return 1
-        print(f"[{first['mode']} · {first['model']}]")
+        output_codec = first.get("audio_format", {}).get("output", {}).get("codec", "pcm")
+        print(f"[{first['mode']} · {first['model']} · {output_codec}]")
+        player = OpusDownlinkDecoder() if output_codec == Codec.OPUS else None
         sender = asyncio.create_task(
-            stream(ws, read_wav_as_16k_mono(Path(args.wav)))
+            stream(ws, read_wav_as_16k_mono(Path(args.wav)), codec)
             if args.wav
             else ws.send(json.dumps({"type": "text", "content": args.text}))
         )
@@ -89,7 +100,8 @@ async def talk(args: argparse.Namespace) -> int:
             while True:
                 frame = await asyncio.wait_for(ws.recv(), args.timeout)
                 if isinstance(frame, bytes):
-                    reply.extend(frame)
+                    received += len(frame)
+                    reply.extend(player.decode(frame) if player else frame)
                     continue
                 message = json.loads(frame)
                 kind = message["type"]
@@ -113,7 +125,8 @@ async def talk(args: argparse.Namespace) -> int:
             out.setsampwidth(2)
             out.setframerate(OUTPUT_RATE_HZ)
             out.writeframes(bytes(reply))
-        print(f"wrote {len(reply) / 2 / OUTPUT_RATE_HZ:.1f} s of the helper's voice to {args.out}", file=sys.stderr)
+        seconds = len(reply) / 2 / OUTPUT_RATE_HZ
+        print(f"wrote {seconds:.1f} s of the helper's voice to {args.out} ({received} bytes received)", file=sys.stderr)
     return 0
 
 
@@ -130,6 +143,9 @@ def main() -> None:
     parser.add_argument("--session", help="join this session instead of creating one (needs --token)")
     parser.add_argument("--token", default="", help="the session's client token")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each message")
+    parser.add_argument(
+        "--codec", choices=[codec.value for codec in Codec], default="pcm", help="the audio codec on the wire"
+    )
     raise SystemExit(asyncio.run(talk(parser.parse_args())))
 
 
