@@ -8,6 +8,10 @@
 //
 // Events (CustomEvent, data in `detail`): connection, status {state, label}, caption {speaker, text, final},
 // response {text}, interrupted, turn {interrupted}, error {code, message}, closed {code}.
+//
+// Audio travels as Opus (20 ms packets, WebCodecs) when the browser can encode and decode it, and as PCM16
+// otherwise; `codec: "pcm"` or `"opus"` forces one. `client.codec` is the codec in force once connected.
+import { opusSupported, OpusDownlink, OpusUplink } from "./opus-codec.js";
 import { ClientMessageTypes, CloseCodes, ServerMessageTypes, StatusStates } from "./protocol.js";
 
 const here = new URL(".", import.meta.url);
@@ -25,9 +29,12 @@ export const ClientStatus = Object.freeze({
 });
 
 export class AudioChatClient extends EventTarget {
-  constructor({ preRollMs = 150, frameMs = 20, audioProcessing = true, reconnect = true } = {}) {
+  constructor({ preRollMs = 150, frameMs = 20, audioProcessing = true, reconnect = true, codec = "auto" } = {}) {
     super();
-    this.options = { preRollMs, frameMs, audioProcessing, reconnect };
+    this.options = { preRollMs, frameMs, audioProcessing, reconnect, codec };
+    this.codec = "pcm";
+    this.uplink = null; // an OpusUplink while the socket speaks Opus up
+    this.downlink = null; // an OpusDownlink while it speaks Opus down
     this.socket = null;
     this.mode = null;
     this.talking = true;
@@ -56,13 +63,34 @@ export class AudioChatClient extends EventTarget {
   async connect({ websocketPath, token }) {
     this.target = { websocketPath, token };
     this.closedByUser = false;
+    const wanted = this.options.codec;
+    this.askedCodec = wanted === "auto" ? ((await opusSupported()) ? "opus" : "pcm") : wanted;
     await this.ensurePlayer();
     return this.open(0);
   }
 
+  // The codecs the server put in force (its `connection` message): fresh Opus state for every socket.
+  useCodecs(audioFormat) {
+    this.closeCodecs();
+    const input = audioFormat && audioFormat.input ? audioFormat.input.codec : "pcm";
+    const output = audioFormat && audioFormat.output ? audioFormat.output.codec : "pcm";
+    const onError = (error) => this.emit("error", { code: "codec", message: String(error) });
+    if (input === "opus") this.uplink = new OpusUplink((packet) => this.sendPacket(packet), { onError });
+    if (output === "opus") this.downlink = new OpusDownlink((pcm) => this.playPcm(pcm), { onError });
+    this.codec = input === output ? input : `${input} up, ${output} down`;
+    this.stats.codec = this.codec;
+  }
+
+  closeCodecs() {
+    if (this.uplink) this.uplink.close();
+    if (this.downlink) this.downlink.close();
+    this.uplink = this.downlink = null;
+  }
+
   open(attempt) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const url = `${scheme}://${location.host}${this.target.websocketPath}?token=${encodeURIComponent(this.target.token)}`;
+    const token = encodeURIComponent(this.target.token);
+    const url = `${scheme}://${location.host}${this.target.websocketPath}?token=${token}&codec=${this.askedCodec}`;
     this.setStatus(attempt ? ClientStatus.RECONNECTING : ClientStatus.CONNECTING);
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
@@ -76,6 +104,7 @@ export class AudioChatClient extends EventTarget {
           opened = true;
           this.mode = message.mode;
           this.fallback = message.mode === "text";
+          this.useCodecs(message.audio_format);
           this.setStatus(this.idleStatus());
           this.emit("connection", message);
           resolve(message);
@@ -147,11 +176,18 @@ export class AudioChatClient extends EventTarget {
   play(buffer) {
     if (!this.player) return;
     this.setStatus(ClientStatus.HELPER_SPEAKING);
-    this.player.port.postMessage(buffer, [buffer]);
+    this.stats.bytesReceived = (this.stats.bytesReceived || 0) + buffer.byteLength;
+    if (this.downlink) this.downlink.decode(buffer);
+    else this.playPcm(buffer);
+  }
+
+  playPcm(buffer) {
+    if (this.player) this.player.port.postMessage(buffer, [buffer]);
   }
 
   flushPlayback() {
     this.stats.interruptedAt = { played: this.stats.player.played || 0, time: performance.now() };
+    if (this.downlink) this.downlink.drop(); // packets still decoding were queued before the cut
     if (this.player) this.player.port.postMessage({ command: "flush" });
   }
 
@@ -179,6 +215,12 @@ export class AudioChatClient extends EventTarget {
 
   sendAudio(frame) {
     if (!this.talking || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.uplink) this.uplink.encode(frame);
+    else this.sendPacket(frame);
+  }
+
+  sendPacket(frame) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.send(frame);
     this.stats.framesSent++;
     this.stats.bytesSent += frame.byteLength;
@@ -214,6 +256,7 @@ export class AudioChatClient extends EventTarget {
     this.closedByUser = true;
     await this.stopMicrophone();
     if (this.socket) this.socket.close(1000);
+    this.closeCodecs();
     if (this.playContext) await this.playContext.close();
     this.player = null;
   }

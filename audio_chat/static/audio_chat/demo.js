@@ -84,6 +84,7 @@ async function begin(session) {
   client = window.__audioChat = new AudioChatClient({
     audioProcessing: params.get("processing") !== "off",
     preRollMs: Number(params.get("prerollMs") || 150),
+    codec: params.get("codec") || "auto", // ?codec=pcm|opus forces one; by default Opus when WebCodecs has it
   });
   client.addEventListener("status", (event) => setStatus(event.detail.state));
   client.addEventListener("caption", (event) => onCaption(event.detail));
@@ -101,6 +102,9 @@ async function begin(session) {
   page.phase = "connecting";
   const connection = await client.connect({ websocketPath: session.websocket_path, token: session.client_token });
   page.connection = connection;
+  page.codec = client.codec;
+  $("codec").textContent = `Audio: ${client.codec === "opus" ? "Opus (WebCodecs)" : client.codec === "pcm" ? "PCM" : client.codec}`;
+  $("codec").dataset.codec = client.codec;
   $("talk-controls").hidden = false;
   $("text-form").hidden = false;
   try {
