@@ -234,7 +234,7 @@ MAX_AUDIO_BYTES_PER_SECOND: float = env.float("MAX_AUDIO_BYTES_PER_SECOND", defa
 # The helper's voice when a client asks for Opus (?codec=opus): bits per second and encoder complexity (0-10), both
 # measured in docs/benchmarks.md ("Opus on the wire").
 OPUS_BITRATE: int = env.int("OPUS_BITRATE", default=24_000)
-OPUS_COMPLEXITY: int = env.int("OPUS_COMPLEXITY", default=5)
+OPUS_COMPLEXITY: int = env.int("OPUS_COMPLEXITY", default=3)
 SESSION_RETENTION_DAYS: int = env.int("SESSION_RETENTION_DAYS", default=30)
 
 # --- Production hardening (manage.py check --deploy is clean with the README's production settings) ------

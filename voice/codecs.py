@@ -19,7 +19,7 @@ from voice.audio_format import BYTES_PER_SAMPLE, FRAME_MS, INPUT_RATE_HZ, MAX_OP
 
 MAX_OPUS_PACKET_MS: Final = 120  # the longest packet Opus has: the decoder's buffer is sized for it
 DEFAULT_OPUS_BITRATE: Final = 24_000  # bits per second for the helper's voice (docs/benchmarks.md)
-DEFAULT_OPUS_COMPLEXITY: Final = 5  # 0-10: the encoder's CPU per frame against quality (docs/benchmarks.md)
+DEFAULT_OPUS_COMPLEXITY: Final = 3  # 0-10: the encoder's CPU per frame against quality (docs/benchmarks.md)
 OUTPUT_FRAME_SAMPLES: Final = OUTPUT_RATE_HZ * FRAME_MS // 1000
 OUTPUT_FRAME_BYTES: Final = OUTPUT_FRAME_SAMPLES * BYTES_PER_SAMPLE
 _MAX_DECODED_SAMPLES: Final = INPUT_RATE_HZ * MAX_OPUS_PACKET_MS // 1000
@@ -228,6 +228,11 @@ class OpusDownlinkEncoder:
     @property
     def pending_bytes(self) -> int:
         return len(self._pending)
+
+    @property
+    def lookahead_samples(self) -> int:
+        """The encoder's own delay, in samples at 24 kHz."""
+        return int(self._encoder.lookahead)
 
     def encode(self, pcm: bytes) -> list[bytes]:
         if self._encoder is None:

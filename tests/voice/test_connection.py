@@ -15,9 +15,9 @@ from voice import protocol
 from voice.audio_format import INPUT_FRAME_BYTES, INPUT_RATE_HZ, MAX_OPUS_PACKET_BYTES, OUTPUT_RATE_HZ
 from voice.codecs import OUTPUT_FRAME_BYTES, OpusDownlinkEncoder, OpusUplinkDecoder, OpusUplinkEncoder
 from voice.connection import ChatConnection, ClientLink
+from voice.context import ConversationContext, LevelContext
 from voice.limits import ConnectionLimits
 from voice.protocol import ProtocolError
-from voice.context import ConversationContext, LevelContext
 
 CONTEXT = ConversationContext("s1", 6, LevelContext("Level", "A level."))
 
