@@ -180,7 +180,9 @@ async def service_cpu(clients: list[int], seconds: float, realtime_factor: float
         for variant in variants:
             result = await measure(variant, n, seconds, frames, templates, workdir, realtime_factor)
             figures.append(result)
-            print(f"N={n} {variant.name}: {result.cpu_ms_per_session_second} ms/s", file=sys.stderr, flush=True)
+            failures = f" failures {len(result.failures)}: {result.failures[0]}" if result.failures else ""
+            cpu = result.cpu_ms_per_session_second
+            print(f"N={n} {variant.name}: {cpu} ms/s{failures}", file=sys.stderr, flush=True)
     lines = [
         "| N | PCM: server CPU ms per session-second | Opus: server CPU ms per session-second | Opus - PCM | "
         "failures |",
@@ -194,11 +196,15 @@ async def service_cpu(clients: list[int], seconds: float, realtime_factor: float
 
 
 async def main(options: argparse.Namespace) -> str:
-    out = ["## Opus on the wire", "", "### Bytes and speech quality, PCM against Opus", ""]
-    out += await quality_and_bytes()
-    out += ["", "### The codec's cost per frame (one core of this machine)", "", *(await codec_cost())]
-    lookahead = OpusDownlinkEncoder().lookahead_samples
-    out += ["", f"Encoder lookahead (libopus's own delay): {lookahead} samples at 24 kHz ({lookahead / 24:.1f} ms)."]
+    out = ["## Opus on the wire"]
+    if not options.service_only:
+        out += ["", "### Bytes and speech quality, PCM against Opus", "", *(await quality_and_bytes())]
+        out += ["", "### The codec's cost per frame (one core of this machine)", "", *(await codec_cost())]
+        lookahead = OpusDownlinkEncoder().lookahead_samples
+        out += [
+            "",
+            f"Encoder lookahead (libopus's own delay): {lookahead} samples at 24 kHz ({lookahead / 24:.1f} ms).",
+        ]
     clients = [int(n) for n in options.clients.split(",") if n]
     if clients:
         lines, _ = await service_cpu(clients, options.seconds, options.realtime_factor)
@@ -211,6 +217,7 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", default="10,50", help="comma-separated N for the service runs ('' for none)")
     parser.add_argument("--seconds", type=float, default=20.0, help="the measured window of each service run")
     parser.add_argument("--realtime-factor", type=float, default=4.0, help="how fast the emulator generates replies")
+    parser.add_argument("--service-only", action="store_true", help="only the service runs")
     return parser.parse_args(argv)
 
 

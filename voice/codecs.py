@@ -30,9 +30,6 @@ class Codec(enum.StrEnum):
     OPUS = "opus"
 
 
-CODEC_QUERY_PARAMETERS: Final = ("codec", "codec_in", "codec_out")
-
-
 class UnsupportedCodec(Exception):
     """The client asked for a codec the service does not speak; the socket closes with 1003."""
 
