@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.relay import Figures, Variant, client_audio, measure, prepare_database
 from tests.speech import spoken_question
 from voice.audio import float_to_pcm16, pcm16_to_float, resample
@@ -170,28 +172,62 @@ async def codec_cost() -> list[str]:
     return lines
 
 
-async def service_cpu(clients: list[int], seconds: float, realtime_factor: float) -> tuple[list[str], list[Figures]]:
+def measured_delay_ms(pcm: bytes, decoded: bytes, rate: int) -> float:
+    """How much later the decoded audio is than the original: the lag of the best cross-correlation."""
+    a = np.frombuffer(pcm, "<i2").astype(np.float64)
+    b = np.frombuffer(decoded, "<i2").astype(np.float64)[: len(a)]
+    size = 1 << int(np.ceil(np.log2(2 * len(a))))
+    scores = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    lag = int(np.argmax(scores[: len(a) // 2]))
+    return lag / rate * 1000
+
+
+async def codec_delay() -> list[str]:
+    """The codec's own delay, measured on speech: where the decoded speech lines up with what was encoded."""
+    _, reply = (await helper_replies())[0]
+    down, _ = opus_round_trip_24k(reply, DEFAULT_OPUS_BITRATE)
+    question = await spoken_question(QUESTIONS[0])
+    up, _ = opus_round_trip_16k(question, DEFAULT_OPUS_BITRATE)
+    return [
+        "| direction | delay of the decoded speech, ms |",
+        "|---|---|",
+        f"| down (24 kHz) | {measured_delay_ms(reply, down, OUTPUT_RATE_HZ):.1f} |",
+        f"| up (16 kHz) | {measured_delay_ms(question, up, INPUT_RATE_HZ):.1f} |",
+    ]
+
+
+async def service_cpu(
+    clients: list[int], seconds: float, realtime_factor: float, rounds: int
+) -> tuple[list[str], list[Figures]]:
+    """The service's own CPU per session-second with PCM and with Opus clients, one after the other (their order
+    alternates each round): the median of the rounds, and every round's figure."""
     workdir = Path(tempfile.mkdtemp(prefix="opus-bench-"))
     frames = await client_audio(None)
     templates = {ROOT: await asyncio.to_thread(prepare_database, ROOT, workdir)}
     variants = [Variant("service, PCM", "service"), Variant("service, Opus", "service", codec="opus")]
     figures: list[Figures] = []
-    for n in clients:
-        for variant in variants:
-            result = await measure(variant, n, seconds, frames, templates, workdir, realtime_factor)
-            figures.append(result)
-            failures = f" failures {len(result.failures)}: {result.failures[0]}" if result.failures else ""
-            cpu = result.cpu_ms_per_session_second
-            print(f"N={n} {variant.name}: {cpu} ms/s{failures}", file=sys.stderr, flush=True)
+    for round_number in range(rounds):
+        for n in clients:
+            for variant in variants if round_number % 2 == 0 else variants[::-1]:
+                result = await measure(variant, n, seconds, frames, templates, workdir, realtime_factor)
+                figures.append(result)
+                failures = f" failures {len(result.failures)}: {result.failures[0]}" if result.failures else ""
+                cpu = result.cpu_ms_per_session_second
+                print(f"N={n} {variant.name}: {cpu} ms/s{failures}", file=sys.stderr, flush=True)
     lines = [
-        "| N | PCM: server CPU ms per session-second | Opus: server CPU ms per session-second | Opus - PCM | "
+        "| N | PCM: server CPU ms per session-second, median (rounds) | Opus: the same | Opus - PCM (medians) | "
         "failures |",
         "|---|---|---|---|---|",
     ]
     for n in clients:
-        pcm, opus = (next(f for f in figures if f.clients == n and f.variant == v.name) for v in variants)
-        a, b = pcm.cpu_ms_per_session_second or 0.0, opus.cpu_ms_per_session_second or 0.0
-        lines.append(f"| {n} | {a:.2f} | {b:.2f} | {b - a:+.2f} | {len(pcm.failures) + len(opus.failures)} |")
+        pcm, opus = ([f for f in figures if f.clients == n and f.variant == v.name] for v in variants)
+        a, b = ([f.cpu_ms_per_session_second or 0.0 for f in runs] for runs in (pcm, opus))
+        failures = sum(len(f.failures) for f in pcm + opus)
+        lines.append(
+            f"| {n} | {statistics.median(a):.1f} ({', '.join(f'{v:.1f}' for v in a)}) | "
+            f"{statistics.median(b):.1f} ({', '.join(f'{v:.1f}' for v in b)}) | "
+            f"{statistics.median(b) - statistics.median(a):+.1f} | {failures} |"
+        )
     return lines, figures
 
 
@@ -201,13 +237,11 @@ async def main(options: argparse.Namespace) -> str:
         out += ["", "### Bytes and speech quality, PCM against Opus", "", *(await quality_and_bytes())]
         out += ["", "### The codec's cost per frame (one core of this machine)", "", *(await codec_cost())]
         lookahead = OpusDownlinkEncoder().lookahead_samples
-        out += [
-            "",
-            f"Encoder lookahead (libopus's own delay): {lookahead} samples at 24 kHz ({lookahead / 24:.1f} ms).",
-        ]
+        out += ["", "### The codec's delay", "", *(await codec_delay())]
+        out += ["", f"libopus reports a lookahead of {lookahead} samples at 24 kHz ({lookahead / 24:.1f} ms)."]
     clients = [int(n) for n in options.clients.split(",") if n]
     if clients:
-        lines, _ = await service_cpu(clients, options.seconds, options.realtime_factor)
+        lines, _ = await service_cpu(clients, options.seconds, options.realtime_factor, options.rounds)
         out += ["", "### The service's CPU per session-second, PCM against Opus", "", *lines]
     return "\n".join(out)
 
@@ -218,6 +252,7 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="the measured window of each service run")
     parser.add_argument("--realtime-factor", type=float, default=4.0, help="how fast the emulator generates replies")
     parser.add_argument("--service-only", action="store_true", help="only the service runs")
+    parser.add_argument("--rounds", type=int, default=3, help="service runs of each codec at each N")
     return parser.parse_args(argv)
 
 
