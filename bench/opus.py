@@ -222,11 +222,11 @@ async def service_cpu(
     for n in clients:
         pcm, opus = ([f for f in figures if f.clients == n and f.variant == v.name] for v in variants)
         a, b = ([f.cpu_ms_per_session_second or 0.0 for f in runs] for runs in (pcm, opus))
-        failures = sum(len(f.failures) for f in pcm + opus)
+        failed = sum(len(f.failures) for f in pcm + opus)
         lines.append(
             f"| {n} | {statistics.median(a):.1f} ({', '.join(f'{v:.1f}' for v in a)}) | "
             f"{statistics.median(b):.1f} ({', '.join(f'{v:.1f}' for v in b)}) | "
-            f"{statistics.median(b) - statistics.median(a):+.1f} | {failures} |"
+            f"{statistics.median(b) - statistics.median(a):+.1f} | {failed} |"
         )
     return lines, figures
 

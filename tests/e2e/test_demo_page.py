@@ -168,6 +168,8 @@ async def test_an_opus_turn_through_webcodecs_from_microphone_to_speaker(
     assert "Opus" in await page.inner_text("#codec"), "the page shows the codec in use"
     await wait_for_turns(page, 1)
     await page.screenshot(path=ARTIFACTS / "opus-turn-done.png")
+    # The helper's caption can come just before its first packet, when the page still looks idle: wait for the voice.
+    await page.wait_for_function("(window.__audioChat.stats.player.played || 0) > 48000", timeout=15_000)
     child = await page.inner_text("#conversation li.child")
     helper = await page.inner_text("#conversation li.helper")
     await page.evaluate("window.__audioChat.close()")
