@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.http.request import validate_host
 
 from audio_chat.services import picture_of_event, session_group
-from voice import protocol
+from voice import codecs, protocol
 from voice.connection import ChatConnection, ClientLink, ConnectionFactory, ConnectionRefused
 from voice.game_state import validate_game_state
 from voice.tasks import cancel_and_wait
@@ -47,6 +48,7 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         self.link: ClientLink | None = None
         self.resources: contextlib.AsyncExitStack | None = None
         self.awaiting_token: asyncio.Task[None] | None = None
+        self.wire = codecs.PCM_BOTH_WAYS
 
     async def connect(self) -> None:
         # Accept first so that refusals carry our close code; a refused handshake reaches browsers as a bare 1006.
@@ -54,7 +56,16 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         if not origin_allowed(self.scope):
             await self.close(code=protocol.CloseCode.ORIGIN_NOT_ALLOWED)
             return
-        token = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("token", [None])[0]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            self.wire = codecs.negotiate(query)
+        except codecs.UnsupportedCodec as unsupported:
+            await self._send_text(
+                json.dumps(protocol.error_message(protocol.ErrorCode.AUDIO_UNSUPPORTED, str(unsupported)))
+            )
+            await self.close(code=protocol.CloseCode.UNSUPPORTED_DATA)
+            return
+        token = query.get("token", [None])[0]
         if token is None:
             self.awaiting_token = asyncio.create_task(self._refuse_without_token(), name="awaiting-token")
             return
@@ -74,7 +85,7 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         self.link = ClientLink(send_text=self._send_text, send_bytes=self._send_bytes, close=self._close_with)
         self.resources = contextlib.AsyncExitStack()
         try:
-            opened = await self.open_connection(session_id, token, self.link, self.resources)
+            opened = await self.open_connection(session_id, token, self.link, self.resources, wire=self.wire)
         except ConnectionRefused as refused:
             await self._release()
             await self.link.close(refused.code)

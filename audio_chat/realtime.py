@@ -15,7 +15,7 @@ from audio_chat import brains, limits, selectors
 from audio_chat.db import db_async
 from audio_chat.models import ChatSession
 from audio_chat.services import DjangoConversationStore, conversation_context
-from voice import metrics, protocol
+from voice import codecs, metrics, protocol
 from voice.archive import UplinkArchive
 from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
 from voice.context import Mode
@@ -133,10 +133,16 @@ def picture_desk(session_id: str) -> PictureDesk:
 
 
 async def open_connection(
-    session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+    session_id: str,
+    token: str | None,
+    link: ClientLink,
+    resources: contextlib.AsyncExitStack,
+    *,
+    wire: codecs.WireFormats = codecs.PCM_BOTH_WAYS,
 ) -> OpenedChat:
     """The consumer's :class:`voice.connection.ConnectionFactory`: checks the token, takes one of the session's
-    connection slots, and builds the connection with the engine the deployment runs.
+    connection slots, and builds the connection with the engine the deployment runs, speaking the audio codecs
+    the client asked for (``wire``): the codecs live as long as the connection.
 
     Raises:
         ConnectionRefused: as :func:`selectors.session_for_connection`, or 4029 when the session's slots are taken.
@@ -146,6 +152,12 @@ async def open_connection(
         raise ConnectionRefused(protocol.CloseCode.LIMIT_REACHED)
     resources.push_async_callback(limits.release_connection_slot, session_id)
     conversation, store = open_conversation(session)
+    downlink = codecs.downlink_encoder(
+        wire.downlink, bitrate=settings.OPUS_BITRATE, complexity=settings.OPUS_COMPLEXITY
+    )
+    link.encode_with(downlink)
+    resources.callback(downlink.close)
+    uplink = codecs.uplink_decoder(wire.uplink)
     engine = build_engine(conversation, store, send_json=link.send_json, send_audio=link.send_audio)
     archive = UplinkArchive(Path(settings.AUDIO_ARCHIVE_DIR), session_id) if settings.AUDIO_ARCHIVE_DIR else None
     connection = ChatConnection(
@@ -157,13 +169,18 @@ async def open_connection(
         limits=connection_limits(),
         speaking_budget=limits.DailySpeakingBudget(session_id),
         pictures=picture_desk(session_id),
+        uplink=uplink,
         name=session_id,
     )
     resources.push_async_callback(connection.close)
     metrics.ACTIVE_CONNECTIONS.inc()
     resources.callback(metrics.ACTIVE_CONNECTIONS.dec)
     greeting = protocol.connection_message(
-        session_id=session_id, mode=engine.mode.value, model=engine.model, history_message_count=history_count
+        session_id=session_id,
+        mode=engine.mode.value,
+        model=engine.model,
+        history_message_count=history_count,
+        audio_format=wire.describe(opus_bitrate=settings.OPUS_BITRATE),
     )
     return OpenedChat(connection=connection, greeting=greeting)
 

@@ -2,7 +2,7 @@
 
 Creates a session (or joins one), streams the WAV in real time through the WebSocket, prints the captions,
 and writes what the helper said to a 24 kHz WAV file. ``--image`` shares a screenshot and ``--game-state`` the
-game's state before the question.
+game's state before the question; ``--codec opus`` sends and receives 20 ms Opus packets instead of PCM.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from voice.audio import float_to_pcm16, pcm16_to_float, resample
 from voice.audio_format import BYTES_PER_SAMPLE, INPUT_RATE_HZ, OUTPUT_RATE_HZ
+from voice.codecs import Codec, OpusDownlinkDecoder, OpusUplinkEncoder
 from voice.protocol import CloseCode
 from voice.speech.tts import NeuralVoice, joe_voice_files
 
@@ -141,12 +142,17 @@ def game_state_message(text: str) -> str:
     return json.dumps({"type": "game_state", "state": state})
 
 
-async def stream(ws: ClientConnection, pcm: bytes) -> None:
+async def stream(ws: ClientConnection, pcm: bytes, codec: Codec = Codec.PCM) -> None:
+    """Send ``pcm`` in 20 ms frames at a microphone's pace: as it is, or as one Opus packet per frame."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     padded = pcm + bytes(int(TRAILING_SILENCE_SECONDS * INPUT_RATE_HZ) * 2)
+    encoder = OpusUplinkEncoder() if codec is Codec.OPUS else None
     for number, start in enumerate(range(0, len(padded), FRAME_BYTES)):
-        await ws.send(padded[start : start + FRAME_BYTES])
+        frame = padded[start : start + FRAME_BYTES]
+        messages = [frame] if encoder is None else encoder.encode(frame) + encoder.flush()
+        for message in messages:
+            await ws.send(message)
         delay = started + (number + 1) * 0.02 - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -183,28 +189,33 @@ async def talk(args: argparse.Namespace) -> int:
         created = create_session(base_url, args.api_key, args.level, args.age)
         session_id, token = created["id"], created["client_token"]
         print(f"session {session_id}", file=sys.stderr)
-    ws_url = base_url.replace("http", "ws", 1) + f"/ws/audio-chat/{session_id}/?token={token}"
+    codec = Codec(args.codec)
+    ws_url = base_url.replace("http", "ws", 1) + f"/ws/audio-chat/{session_id}/?token={token}&codec={codec.value}"
     reply = ReplyRecording()
+    received = 0
     async with connect(ws_url, compression=None, max_size=2**22, open_timeout=30) as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 30))
         if first.get("type") != "connection":
             print(f"unexpected first message: {first}", file=sys.stderr)
             return 1
-        print(f"[{first['mode']} · {first['model']}]")
+        output_codec = first.get("audio_format", {}).get("output", {}).get("codec", "pcm")
+        print(f"[{first['mode']} · {first['model']} · {output_codec}]")
+        player = OpusDownlinkDecoder() if output_codec == Codec.OPUS else None
         if args.game_state:
             await ws.send(game_state_message(args.game_state))
         if args.image:
             await ws.send(image_message(Path(args.image)))
         if args.wav or args.say:
             pcm = read_wav_as_16k_mono(Path(args.wav)) if args.wav else await spoken_by_the_offline_voice(args.say)
-            sender = asyncio.create_task(stream(ws, pcm))
+            sender = asyncio.create_task(stream(ws, pcm, codec))
         else:
             sender = asyncio.create_task(ws.send(json.dumps({"type": "text", "content": args.text})))
         try:
             while True:
                 frame = await asyncio.wait_for(ws.recv(), args.timeout)
                 if isinstance(frame, bytes):
-                    reply.audio(frame)
+                    received += len(frame)
+                    reply.audio(player.decode(frame) if player else frame)
                     continue
                 message = json.loads(frame)
                 kind = message["type"]
@@ -232,7 +243,8 @@ async def talk(args: argparse.Namespace) -> int:
             out.setsampwidth(2)
             out.setframerate(OUTPUT_RATE_HZ)
             out.writeframes(bytes(reply.pcm))
-        print(f"wrote {len(reply.pcm) / 2 / OUTPUT_RATE_HZ:.1f} s of the helper's voice to {args.out}", file=sys.stderr)
+        seconds = len(reply.pcm) / 2 / OUTPUT_RATE_HZ
+        print(f"wrote {seconds:.1f} s of the helper's voice to {args.out} ({received} bytes received)", file=sys.stderr)
     return 0
 
 
@@ -261,6 +273,9 @@ def main() -> None:
     parser.add_argument("--session", help="join this session instead of creating one (needs --token)")
     parser.add_argument("--token", default="", help="the session's client token")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each message")
+    parser.add_argument(
+        "--codec", choices=[codec.value for codec in Codec], default="pcm", help="the audio codec on the wire"
+    )
     try:
         raise SystemExit(asyncio.run(talk(parser.parse_args())))
     except TalkError as error:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench import bargein, images, offline, relay, vad_compare
+from bench import bargein, images, offline, opus, relay, vad_compare
 from voice.speech.stt import default_workers
 
 OFFLINE_NOTES = """\
@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="write the report here (default: print it)")
     parser.add_argument("--skip-offline", action="store_true", help="only the relay benchmark")
     parser.add_argument("--offline-rounds", type=int, default=3)
+    parser.add_argument("--skip-opus", action="store_true", help="leave out Opus against PCM")
+    parser.add_argument("--opus-clients", default="10,20", help="N for the Opus service runs")
     own, relay_arguments = parser.parse_known_args()
     options = relay.parse_options(relay_arguments)
     started = time.perf_counter()
@@ -40,6 +42,8 @@ def main() -> None:
         sections.append(asyncio.run(offline_section(own.offline_rounds)))
         sections.append(asyncio.run(bargein.section()))
     sections.append(images.section())
+    if not own.skip_opus:
+        sections.append(asyncio.run(opus.main(opus.parse_options(["--clients", own.opus_clients]))))
     command = "python -m bench " + shlex.join(sys.argv[1:])
     header = [
         "# Benchmarks",

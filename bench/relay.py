@@ -44,6 +44,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from audio_chat.talk import create_session, read_wav_as_16k_mono
 from bench.stamps import FRAME_BYTES, stamp_frames
 from tests.processes import free_port, stop, wait_for_http
+from voice.codecs import OpusUplinkEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
@@ -175,6 +176,7 @@ class Target:
     emulator: dict[str, str]
     url: str = ""
     session_paths: tuple[str, ...] = ()
+    codec: str = "pcm"  # the service's clients send 20 ms Opus packets instead of PCM frames when "opus"
 
 
 async def run_client(
@@ -208,7 +210,16 @@ async def run_client(
                     raise RuntimeError(f"unexpected first message {first}")
                 run.ready_at = time.monotonic()
                 ready.set()
-                await converse(ws, run, frames, schedule, rng, ws.send, binary)
+                send: Callable[[bytes], Awaitable[None]] = ws.send
+                if target.codec == "opus":  # the stamps do not survive the codec: no latency figures then
+                    microphone = OpusUplinkEncoder()
+
+                    async def send_opus(frame: bytes) -> None:
+                        for packet in microphone.encode(frame):
+                            await ws.send(packet)
+
+                    send = send_opus
+                await converse(ws, run, frames, schedule, rng, send, binary)
     except Exception as error:  # a client's failure is a result: it is counted and reported
         run.failure = f"{type(error).__name__}: {error}"
         ready.set()
@@ -299,17 +310,23 @@ def prepare_database(source: Path, workdir: Path) -> tuple[Path, str]:
     return database, manage("create_api_key", "relay benchmark")
 
 
-def create_sessions(base: str, api_key: str, count: int) -> list[str]:
+def create_sessions(base: str, api_key: str, count: int, codec: str = "pcm") -> list[str]:
     def create(_: int) -> str:
         session = create_session(base, api_key, "castle-red-door", 6)
-        return f"{session['websocket_path']}?token={session['client_token']}"
+        return f"{session['websocket_path']}?token={session['client_token']}&codec={codec}"
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(create, range(count)))
 
 
 def start_service(
-    source: Path, template: tuple[Path, str], emulator: dict[str, str], clients: int, workdir: Path, server: str
+    source: Path,
+    template: tuple[Path, str],
+    emulator: dict[str, str],
+    clients: int,
+    workdir: Path,
+    server: str,
+    codec: str = "pcm",
 ) -> Server:
     database = workdir / f"run-{time.monotonic_ns()}.sqlite3"
     shutil.copy(template[0], database)
@@ -326,8 +343,9 @@ def start_service(
     except RuntimeError:
         stop(process)
         raise RuntimeError(f"the service did not start; see {workdir / 'service.log'}") from None
-    paths = create_sessions(base, template[1], clients + 1)
-    return Server(process, Target("service", emulator, url=f"ws://127.0.0.1:{port}", session_paths=tuple(paths)))
+    paths = create_sessions(base, template[1], clients + 1, codec)
+    target = Target("service", emulator, url=f"ws://127.0.0.1:{port}", session_paths=tuple(paths), codec=codec)
+    return Server(process, target)
 
 
 # --- one measured run ---------------------------------------------------------------------------
@@ -339,6 +357,7 @@ class Variant:
     kind: str  # "direct", "thin" or "service"
     source: Path = ROOT
     server: str = DEFAULT_SERVER
+    codec: str = "pcm"  # what the service's clients ask for (?codec=)
 
 
 @dataclass
@@ -398,7 +417,7 @@ async def measure(
         elif variant.kind == "service":
             source = variant.source
             server = await asyncio.to_thread(
-                start_service, source, template[source], emulator.found, clients, workdir, variant.server
+                start_service, source, template[source], emulator.found, clients, workdir, variant.server, variant.codec
             )
         target = server.target if server is not None else Target("direct", emulator.found)
         paths = target.session_paths or ("",) * (clients + 1)

@@ -293,6 +293,10 @@ MAX_CONNECTIONS_PER_SESSION: int = env.int("MAX_CONNECTIONS_PER_SESSION", defaul
 DAILY_SPEAKING_MINUTES: int = env.int("DAILY_SPEAKING_MINUTES", default=30)
 MAX_FRAMES_PER_SECOND: float = env.float("MAX_FRAMES_PER_SECOND", default=100.0)
 MAX_AUDIO_BYTES_PER_SECOND: float = env.float("MAX_AUDIO_BYTES_PER_SECOND", default=64_000.0)
+# The helper's voice when a client asks for Opus (?codec=opus): bits per second and encoder complexity (0-10), both
+# measured in docs/benchmarks.md ("Opus on the wire").
+OPUS_BITRATE: int = env.int("OPUS_BITRATE", default=24_000)
+OPUS_COMPLEXITY: int = env.int("OPUS_COMPLEXITY", default=3)
 SESSION_RETENTION_DAYS: int = env.int("SESSION_RETENTION_DAYS", default=30)
 
 # --- Production hardening (manage.py check --deploy is clean with the README's production settings) ------

@@ -14,6 +14,7 @@ from typing import Any, Protocol, assert_never
 from voice import protocol
 from voice.archive import UplinkArchive
 from voice.audio_format import BYTES_PER_SAMPLE, INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES
+from voice.codecs import DownlinkEncoder, PcmDownlink, PcmUplink, UplinkDecoder, WireFormats
 from voice.context import GameState, Picture
 from voice.engines.base import Engine, SendAudio, SendJson
 from voice.images import DEFAULT_RULES, ImageRateLimited, ImageRejected, PictureDesk
@@ -30,19 +31,44 @@ DEFAULT_LIMITS = ConnectionLimits()
 
 class ClientLink:
     """The way back to the client. Once the socket is closing, sends are dropped instead of raising: an engine
-    finishing a reply for a child who left must not fail its own cleanup."""
+    finishing a reply for a child who left must not fail its own cleanup.
 
-    def __init__(self, *, send_text: SendText, send_bytes: SendAudio, close: CloseConnection) -> None:
+    The helper's audio goes through the downlink encoder the client negotiated (PCM as it is, or Opus packets), so
+    every engine in every mode speaks the client's codec unchanged. An encoder holds back what does not fill a
+    frame: the reply's end (``turn_complete``) sends it, and ``interrupted`` (the client drops its queued audio)
+    forgets it, along with the packets of a chunk still being sent.
+    """
+
+    def __init__(
+        self,
+        *,
+        send_text: SendText,
+        send_bytes: SendAudio,
+        close: CloseConnection,
+        downlink: DownlinkEncoder | None = None,
+    ) -> None:
         self._send_text = send_text
         self._send_bytes = send_bytes
         self._close = close
+        self._downlink: DownlinkEncoder = downlink or PcmDownlink()
+        self._cuts = 0  # how many times the client was told to drop its queued audio
         self.closed_with: int | None = None
         self.gone = False
+
+    def encode_with(self, downlink: DownlinkEncoder) -> None:
+        """Speak the codec the client negotiated from now on."""
+        self._downlink = downlink
 
     async def send_json(self, message: dict[str, Any]) -> None:
         if self.gone:
             return
         text = json.dumps(message, separators=(",", ":"))  # outside the try: a bad message is our bug, not the client's
+        kind = message.get("type")
+        if kind == protocol.ServerMessageType.INTERRUPTED:
+            self._cuts += 1
+            self._downlink.drop()
+        elif kind == protocol.ServerMessageType.TURN_COMPLETE:
+            await self._send_packets(self._downlink.flush())
         try:
             await self._send_text(text)
         except (OSError, RuntimeError) as error:  # the transport's ways of saying the client is gone
@@ -51,10 +77,17 @@ class ClientLink:
     async def send_audio(self, pcm: bytes) -> None:
         if self.gone:
             return
-        try:
-            await self._send_bytes(pcm)
-        except (OSError, RuntimeError) as error:
-            self._lost(error)
+        await self._send_packets(self._downlink.encode(pcm))
+
+    async def _send_packets(self, packets: list[bytes]) -> None:
+        cuts = self._cuts
+        for packet in packets:
+            if self.gone or self._cuts != cuts:  # cut off meanwhile: the client no longer wants the rest
+                return
+            try:
+                await self._send_bytes(packet)
+            except (OSError, RuntimeError) as error:
+                self._lost(error)
 
     async def close(self, code: int) -> None:
         """Close the socket with ``code``; the first close wins."""
@@ -96,9 +129,11 @@ class ChatConnection:
         limits: ConnectionLimits = DEFAULT_LIMITS,
         speaking_budget: SpeakingBudget | None = None,
         pictures: PictureDesk | None = None,
+        uplink: UplinkDecoder | None = None,
         name: str = "",
     ) -> None:
         self.engine = engine
+        self._uplink: UplinkDecoder = uplink or PcmUplink()
         self._send_json = send_json
         self._close = close
         self._max_text_chars = max_text_chars
@@ -148,6 +183,7 @@ class ChatConnection:
             await cancel_and_wait(runner)
             await self.engine.close()
         finally:
+            self._uplink.close()
             if self._archive is not None:
                 await self._archive.close()
 
@@ -188,7 +224,10 @@ class ChatConnection:
             return
         try:
             message = protocol.decode_client_message(
-                raw, max_text_chars=self._max_text_chars, max_image_bytes=self._max_image_bytes
+                raw,
+                max_text_chars=self._max_text_chars,
+                max_image_bytes=self._max_image_bytes,
+                check_audio=self._uplink.check,
             )
         except protocol.ProtocolError as error:
             if large and error.code not in _IMAGE_ERRORS:
@@ -205,10 +244,10 @@ class ChatConnection:
                     await self._send_json(protocol.pong_message())
                 case protocol.TextInput(content=content):
                     await self.engine.text(content)
-                case protocol.AudioInput(pcm=pcm):
+                case protocol.AudioInput(pcm=frame):
                     # base64 audio is audio: it pays the byte limit like a binary frame (its frame is paid above).
-                    if await self._within_rate(0, len(pcm)):
-                        await self._audio(pcm)
+                    if await self._within_rate(0, len(frame)):
+                        await self._decoded_audio(frame)
                 case protocol.AudioEnd():
                     await self.engine.audio_end()
                 case protocol.PlaybackReport(played_samples=played):
@@ -266,18 +305,28 @@ class ChatConnection:
         if len(data) > MAX_AUDIO_FRAME_BYTES:
             await self._refuse(protocol.CloseCode.MESSAGE_TOO_BIG)
             return
+        # The limits count what came over the wire: compressed bytes when the client sends Opus.
         if not await self._within_rate(1, len(data)):
             return
         try:
-            pcm = protocol.validate_pcm_frame(data)
+            frame = self._uplink.check(data)
         except protocol.ProtocolError as error:
             await self._send_json(protocol.error_message(error.code, error.message))
             return
         try:
-            await self._audio(pcm)
+            await self._decoded_audio(frame)
         except Exception:
             logger.exception("Connection %s failed on an audio frame", self._name)
             await self.fail()
+
+    async def _decoded_audio(self, frame: bytes) -> None:
+        """A frame that does not decode gets an ``invalid_audio`` error; the session goes on."""
+        try:
+            pcm = self._uplink.decode(frame)
+        except protocol.ProtocolError as error:
+            await self._send_json(protocol.error_message(error.code, error.message))
+            return
+        await self._audio(pcm)
 
     async def _audio(self, pcm: bytes) -> None:
         if self._budget is not None:
@@ -325,10 +374,17 @@ class OpenedChat:
 
 
 class ConnectionFactory(Protocol):
-    """Builds a client's connection (the consumer is given one); what it takes, it releases through ``resources``."""
+    """Builds a client's connection (the consumer is given one); what it takes, it releases through ``resources``.
+    ``wire`` is the audio codecs the client asked for in its URL."""
 
     async def __call__(
-        self, session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+        self,
+        session_id: str,
+        token: str | None,
+        link: ClientLink,
+        resources: contextlib.AsyncExitStack,
+        *,
+        wire: WireFormats,
     ) -> OpenedChat:
         """Raises:
         ConnectionRefused: the client may not connect.

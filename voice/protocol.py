@@ -11,10 +11,18 @@ import binascii
 import enum
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from voice.audio_format import INPUT_RATE_HZ, MAX_AUDIO_FRAME_BYTES, OUTPUT_RATE_HZ
+from voice.audio_format import (
+    AUDIO_CODECS,
+    FRAME_MS,
+    INPUT_RATE_HZ,
+    MAX_AUDIO_FRAME_BYTES,
+    MAX_OPUS_PACKET_BYTES,
+    OUTPUT_RATE_HZ,
+)
 from voice.context import GameState
 from voice.game_state import MAX_STATE_BYTES, GameStateRejected, validate_game_state
 from voice.images import DEFAULT_RULES, ImageRejected, decode_base64_image
@@ -54,6 +62,7 @@ class StatusState(enum.StrEnum):
 
 
 class CloseCode(enum.IntEnum):
+    UNSUPPORTED_DATA = 1003  # the client asked for an audio codec the service does not speak
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     SESSION_NOT_FOUND = 4004
@@ -80,8 +89,20 @@ class ErrorCode(enum.StrEnum):
 
 
 AUDIO_FORMATS: Final[dict[str, dict[str, object]]] = {
-    "input": {"encoding": "pcm_s16le", "sample_rate": INPUT_RATE_HZ, "channels": 1},
-    "output": {"encoding": "pcm_s16le", "sample_rate": OUTPUT_RATE_HZ, "channels": 1},
+    "input": {
+        "codec": "pcm",
+        "encoding": "pcm_s16le",
+        "sample_rate": INPUT_RATE_HZ,
+        "channels": 1,
+        "frame_ms": FRAME_MS,
+    },
+    "output": {
+        "codec": "pcm",
+        "encoding": "pcm_s16le",
+        "sample_rate": OUTPUT_RATE_HZ,
+        "channels": 1,
+        "frame_ms": FRAME_MS,
+    },
 }
 
 
@@ -194,9 +215,14 @@ def _decode_base64_audio(content: str) -> bytes:
 
 
 def decode_client_message(
-    raw: str, *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS, max_image_bytes: int = DEFAULT_RULES.max_bytes
+    raw: str,
+    *,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    max_image_bytes: int = DEFAULT_RULES.max_bytes,
+    check_audio: Callable[[bytes], bytes] = validate_pcm_frame,
 ) -> ClientMessage:
-    """Decode one JSON text frame from the client.
+    """Decode one JSON text frame from the client; ``audio_base64`` content is checked as the uplink's codec wants
+    (PCM16 unless the client asked for Opus).
 
     Raises:
         ProtocolError: the frame is not a JSON object, has an unknown ``type``, or a field is wrong.
@@ -225,8 +251,8 @@ def decode_client_message(
         case ClientMessageType.AUDIO_BASE64:
             content = message.get("content")
             if not isinstance(content, str):
-                raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a base64 string of PCM16 audio.")
-            return AudioInput(validate_pcm_frame(_decode_base64_audio(content)))
+                raise ProtocolError(ErrorCode.INVALID_FIELD, "'content' must be a base64 string of audio.")
+            return AudioInput(check_audio(_decode_base64_audio(content)))
         case ClientMessageType.AUDIO_END:
             return AudioEnd()
         case ClientMessageType.PLAYBACK:
@@ -273,13 +299,21 @@ def token_of_auth_message(raw: str | None) -> str | None:
 # --- Server messages ------------------------------------------------------------------------------
 
 
-def connection_message(*, session_id: str, mode: str, model: str, history_message_count: int) -> dict[str, Any]:
+def connection_message(
+    *,
+    session_id: str,
+    mode: str,
+    model: str,
+    history_message_count: int,
+    audio_format: dict[str, dict[str, object]] | None = None,
+) -> dict[str, Any]:
+    """The greeting; ``audio_format`` states the codecs in force (voice.codecs.WireFormats.describe), PCM by default."""
     return {
         "type": ServerMessageType.CONNECTION.value,
         "session_id": session_id,
         "mode": mode,
         "model": model,
-        "audio_format": AUDIO_FORMATS,
+        "audio_format": AUDIO_FORMATS if audio_format is None else audio_format,
         "history_message_count": history_message_count,
     }
 
@@ -333,4 +367,6 @@ def protocol_spec() -> dict[str, Any]:
         "uplinkFrameMs": 20,
         "maxImageBytes": DEFAULT_RULES.max_bytes,
         "maxGameStateBytes": MAX_STATE_BYTES,
+        "audioCodecs": list(AUDIO_CODECS),
+        "maxOpusPacketBytes": MAX_OPUS_PACKET_BYTES,
     }

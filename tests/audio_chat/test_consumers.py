@@ -21,6 +21,7 @@ from audio_chat.services import message_create, session_end
 from audio_chat.tokens import issue_client_token
 from config.asgi import application
 from tests.voice.fakes import RecordingEngine
+from voice.codecs import Codec, WireFormats
 from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
 from voice.protocol import AUDIO_FORMATS, CloseCode
 
@@ -241,11 +242,19 @@ class FakeFactory:
         self.refuse = refuse
         self.tokens: list[str | None] = []
         self.released: list[str] = []
+        self.wires: list[WireFormats] = []
 
     async def __call__(
-        self, session_id: str, token: str | None, link: ClientLink, resources: contextlib.AsyncExitStack
+        self,
+        session_id: str,
+        token: str | None,
+        link: ClientLink,
+        resources: contextlib.AsyncExitStack,
+        *,
+        wire: WireFormats,
     ) -> OpenedChat:
         self.tokens.append(token)
+        self.wires.append(wire)
         resources.callback(self.released.append, "slot")
         if self.refuse is not None:
             raise self.refuse
@@ -324,3 +333,22 @@ async def test_without_a_token_the_socket_closes_4401_after_the_wait(settings) -
     await ws.connect()
     assert (await ws.receive_output(timeout=REPLY_TIMEOUT)) == {"type": "websocket.close", "code": 4401}
     assert factory.tokens == []
+
+
+async def test_an_unknown_codec_is_refused_with_a_reason_and_1003() -> None:
+    factory = FakeFactory()
+    ws = fake_communicator(factory, "?token=t&codec=mp3")
+    await ws.connect()
+    error = await ws.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert error["code"] == "audio_unsupported" and "mp3" in error["message"]
+    assert (await ws.receive_output(timeout=REPLY_TIMEOUT))["code"] == CloseCode.UNSUPPORTED_DATA
+    assert factory.tokens == [], "no connection was opened"
+
+
+async def test_the_codecs_asked_for_in_the_url_reach_the_factory() -> None:
+    factory = FakeFactory()
+    ws = fake_communicator(factory, "?token=t&codec=opus&codec_in=pcm")
+    await ws.connect()
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    await ws.disconnect()
+    assert factory.wires == [WireFormats(uplink=Codec.PCM, downlink=Codec.OPUS)]

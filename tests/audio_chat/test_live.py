@@ -18,9 +18,10 @@ from audio_chat.services import DjangoConversationStore, message_create
 from gemini_emulator import FaultPlan, GeminiLiveEmulator, ScriptedResponder
 from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.gemini_emulator.conftest import FRAME_BYTES, silence, voiced
-from tests.speech import spoken_question
+from tests.speech import rms, spoken_question
 from voice.audio import float_to_pcm16, pcm16_to_float, resample
 from voice.audio_format import INPUT_RATE_HZ, OUTPUT_RATE_HZ
+from voice.codecs import OpusDownlinkDecoder, OpusUplinkEncoder
 from voice.engines.live.bargein import BargeInDetector
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -392,3 +393,80 @@ async def test_an_expired_handle_starts_a_fresh_seeded_session(emulator, session
     assert again.messages("status") == [], "no fallback, not even a reconnecting notice"
     assert again.messages("response")[0]["content"] == "[tone] Look under the blue rug."
     assert len(emulator.records) == 3, "the stale handle was tried once, then dropped"
+
+
+# --- Opus on the wire: the same turns when the client asked for ?codec=opus -----------------------
+
+
+async def speak_opus(client: RecordingClient, pcm: bytes, pace: float = 0.0) -> int:
+    """Send 16 kHz PCM as 20 ms Opus packets; returns how many were sent."""
+    packets = OpusUplinkEncoder().encode(pcm)
+    for packet in packets:
+        await client.ws.send_to(bytes_data=packet)
+        if pace:
+            await asyncio.sleep(pace)
+    return len(packets)
+
+
+def decoded_reply(client: RecordingClient) -> bytes:
+    packets = [m for t, m in client.events if t == "audio"]
+    assert packets and max(map(len, packets)) < 400, "every binary message is one Opus packet"
+    player = OpusDownlinkDecoder()
+    return b"".join(player.decode(packet) for packet in packets)
+
+
+async def test_a_spoken_turn_in_opus_is_relayed_and_the_reply_comes_back_in_opus(emulator, responder, session) -> None:
+    responder.queue_transcript("where is the key")
+    client = await connect_client(session, "&codec=opus")
+    greeting = client.messages("connection")[0]
+    assert greeting["mode"] == "live"
+    assert greeting["audio_format"]["input"]["codec"] == greeting["audio_format"]["output"]["codec"] == "opus"
+    await speak_opus(client, voiced(0.5) + silence(0.6))
+    await client.until(lambda: client.messages("turn_complete"))
+    await client.leave()
+    assert client.messages("input_transcript")[-1]["text"] == "where is the key"
+    assert "".join(m["text"] for m in client.messages("output_transcript")).strip() == "[tone] Look under the blue rug."
+    voice = decoded_reply(client)
+    assert len(voice) > 10_000
+    assert rms(voice) > 0.02, "the helper's tone survives the codec"
+    kinds = [m["type"] if t == "json" else "audio" for t, m in client.events]
+    assert kinds.index("turn_complete") > max(i for i, kind in enumerate(kinds) if kind == "audio")
+    assert client.messages("error") == []
+
+
+async def test_go_away_in_opus_switches_over_without_losing_uplink_audio(emulator, session) -> None:
+    emulator.queue_faults(FaultPlan(go_away_after=0.4, go_away_time_left=1.5))
+    client = await connect_client(session, "&codec=opus")
+    sent = await speak_opus(client, silence(0.4) + voiced(0.2) + silence(2.2), pace=0.02)
+    await client.until(lambda: len(emulator.records) >= 2)
+    await asyncio.sleep(0.5)
+    await client.leave()
+    assert emulator.records[1].resumed_handle, "the replacement resumed the same session"
+    received = b"".join(bytes(record.audio) for record in emulator.records)
+    assert len(received) == sent * 640, "every packet reached the upstream as 20 ms of 16 kHz PCM, none lost"
+    assert not client.messages("status")
+
+
+async def test_a_1011_mid_turn_in_opus_resumes_and_the_next_reply_is_opus(emulator, responder, session) -> None:
+    emulator.queue_faults(FaultPlan(close_1011_at_turn=1, close_1011_after_chunks=1))
+    client = await connect_client(session, "&codec=opus")
+    await client.ws.send_json_to({"type": "text", "content": "key?"})
+    await client.until(lambda: client.messages("status") and client.messages("status")[-1]["state"] == "resumed")
+    await client.ws.send_json_to({"type": "text", "content": "key again?"})
+    await client.until(lambda: len(client.messages("turn_complete")) >= 2)
+    await client.leave()
+    assert client.messages("response")[-1]["content"] == "[tone] Look under the blue rug."
+    assert rms(decoded_reply(client)) > 0.02
+
+
+async def test_the_text_fallback_speaks_opus_too(emulator, session) -> None:
+    emulator.queue_faults(FaultPlan(reject_status=429))
+    client = await connect_client(session, "&codec=opus")
+    await client.until(lambda: client.messages("status"))
+    await client.ws.send_json_to({"type": "text", "content": "where is the key?"})
+    await client.until(lambda: client.messages("turn_complete"), limit_seconds=40)
+    await client.leave()
+    assert client.messages("status")[0]["state"] == "fallback"
+    voice = decoded_reply(client)
+    assert len(voice) / 2 / 24_000 > 1.0, "the offline voice's reply, encoded to Opus"
+    assert rms(voice) > 0.02

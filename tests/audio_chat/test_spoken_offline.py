@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 
+import numpy as np
 import pytest
 from channels.db import database_sync_to_async
 
@@ -14,6 +15,7 @@ from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.speech import rms, spoken_question, stream_realtime, word_similarity
 from voice.audio_format import OUTPUT_RATE_HZ
 from voice.brains.offline import RIGHT_ANSWER
+from voice.codecs import OpusDownlinkDecoder, OpusUplinkEncoder
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -123,3 +125,33 @@ async def test_a_spoken_right_answer_is_confirmed_and_a_spoken_repeat_climbs_the
     replies = await database_sync_to_async(stored_replies)()
     steps = next(h["steps"] for h in (await database_sync_to_async(Level.objects.get)(slug="castle-red-door")).hints)
     assert replies == steps[:2], "asking the same thing again gets the next, more specific step"
+
+
+async def test_a_spoken_turn_in_opus_both_ways_is_heard_answered_and_spoken_back(demo_levels) -> None:
+    level = await database_sync_to_async(Level.objects.get)(slug="castle-red-door")
+    session = await database_sync_to_async(session_create)(child_age=6, level=level)
+    client = await connect_client(session, "&codec=opus")
+    assert client.messages("connection")[0]["audio_format"]["input"]["codec"] == "opus"
+    assert client.messages("connection")[0]["audio_format"]["output"]["codec"] == "opus"
+    microphone = OpusUplinkEncoder(rate=48_000)  # as a browser's WebCodecs encoder does: the server decodes at 16 kHz
+
+    async def send_as_opus(frame: bytes) -> None:
+        upsampled = np.repeat(np.frombuffer(frame, "<i2"), 3).tobytes()  # 16 → 48 kHz: crude, but speech survives
+        for packet in microphone.encode(upsampled):
+            await client.ws.send_to(bytes_data=packet)
+
+    await stream_realtime(send_as_opus, await spoken_question("How do I open the red door?"))
+    await client.until(lambda: client.messages("turn_complete"), limit_seconds=40)
+    await client.leave()
+    heard = [m["text"] for m in client.messages("input_transcript") if m["final"]]
+    assert heard and word_similarity("How do I open the red door", heard[0]) >= 0.5, f"heard {heard!r}"
+    assert client.messages("error") == []
+    packets = [m for t, m in client.events if t == "audio"]
+    assert max(map(len, packets)) < 400, "every binary message is one 20 ms Opus packet, not PCM"
+    player = OpusDownlinkDecoder()
+    voice = b"".join(player.decode(packet) for packet in packets)
+    assert len(voice) == len(packets) * 960, "each packet is 20 ms of 24 kHz audio"
+    assert len(voice) / 2 / OUTPUT_RATE_HZ > 1.0, "the reply is spoken for more than a second"
+    assert rms(voice) > 0.02, "the decoded reply is speech, not silence"
+    kinds = [m["type"] if t == "json" else "audio" for t, m in client.events]
+    assert kinds.index("turn_complete") > max(i for i, kind in enumerate(kinds) if kind == "audio")

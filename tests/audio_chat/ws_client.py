@@ -69,9 +69,10 @@ class RecordingClient:
             self.task.cancel()
 
 
-async def connect_client(session: ChatSession) -> RecordingClient:
+async def connect_client(session: ChatSession, query: str = "") -> RecordingClient:
+    """``query`` is added to the URL (``&codec=opus``)."""
     token, _ = await database_sync_to_async(issue_client_token)(str(session.id), session.client_token_version)
-    ws = WebsocketCommunicator(application, f"/ws/audio-chat/{session.id}/?token={token}")
+    ws = WebsocketCommunicator(application, f"/ws/audio-chat/{session.id}/?token={token}{query}")
     connected, _ = await ws.connect(timeout=10)
     assert connected
     client = RecordingClient(ws)

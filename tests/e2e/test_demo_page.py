@@ -23,8 +23,10 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
 
 async def start_chat(
-    page: Any, service: Service, level: str = "castle-red-door", query: str = "?processing=off"
+    page: Any, service: Service, level: str = "castle-red-door", query: str = "?processing=off&codec=pcm"
 ) -> None:
+    """Open the demo page and start a chat; PCM unless ``query`` says otherwise (the uplink is compared byte for
+    byte with what the page sent)."""
     await page.goto(service.base_url + "/" + query)
     await page.wait_for_function("() => document.querySelectorAll('#level option').length >= 3")
     await page.select_option("#level", level)
@@ -187,3 +189,34 @@ async def test_the_page_works_under_its_content_security_policy(
     assert (await page.inner_text("#conversation li.helper")).startswith("The red door needs a key.")
     assert await page.evaluate("window.__cspViolations") == []
     assert violations == []
+
+
+async def test_an_opus_turn_through_webcodecs_from_microphone_to_speaker(
+    browser_for, offline_service: Service, tmp_path: Path
+) -> None:
+    question = await spoken_question("How do I open the red door?", lead_seconds=0.8, tail_seconds=2.0)
+    page = await browser_for(write_wav(tmp_path / "question.wav", question))
+    await start_chat(page, offline_service, query="?processing=off")  # no codec asked: Opus when WebCodecs has it
+    assert await page.evaluate("window.__demo.connection.audio_format.input.codec") == "opus"
+    assert await page.evaluate("window.__demo.connection.audio_format.output.codec") == "opus"
+    assert "Opus" in await page.inner_text("#codec"), "the page shows the codec in use"
+    await wait_for_turns(page, 1)
+    await page.screenshot(path=ARTIFACTS / "opus-turn-done.png")
+    # The helper's caption can come just before its first packet, when the page still looks idle: wait for the voice.
+    await page.wait_for_function("() => (window.__audioChat.stats.player.played || 0) > 48000", timeout=15_000)
+    child = await page.inner_text("#conversation li.child")
+    helper = await page.inner_text("#conversation li.helper")
+    await page.evaluate("window.__audioChat.close()")
+    played = await stats(page)
+    await asyncio.sleep(0.5)  # the server writes the connection's uplink when it closes
+
+    assert "door" in child.lower() or "red" in child.lower(), child
+    assert helper.startswith("The red door needs a key.")
+    assert played["player"]["played"] > 24_000 * 2, "the decoded reply was rendered by the player worklet"
+    assert played["player"]["underruns"] <= 2
+    assert played["bytesReceived"] < played["player"]["played"] * 2 / 5, "Opus packets came down, not PCM"
+    received = newest_uplink(offline_service)  # the server archives the decoded 16 kHz PCM
+    assert played["bytesSent"] < len(received) / 5, "Opus packets went up, not PCM"
+    assert len(question) / 32_000 - 0.5 < len(received) / 32_000, "the whole question was captured"
+    assert correlation(question, received) > 0.6, "the question survives capture, Opus and decoding"
+    assert await page.evaluate("window.__demo.errors") == []

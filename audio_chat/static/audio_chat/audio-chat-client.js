@@ -9,6 +9,10 @@
 // Events (CustomEvent, data in `detail`): connection, status {state}, caption {speaker, text, final},
 // response {text}, interrupted, turn {interrupted}, error {code, message}, closed {code, final, byUser},
 // microphone {on}.
+//
+// Audio travels as Opus (20 ms packets, WebCodecs) when the browser can encode and decode it, and as PCM16
+// otherwise; `codec: "pcm"` or `"opus"` forces one. `client.codec` is the codec in force once connected.
+import { opusSupported, OpusDownlink, OpusUplink } from "./opus-codec.js";
 import {
   AudioFormats,
   ClientMessageTypes,
@@ -43,9 +47,13 @@ export class AudioChatClient extends EventTarget {
     audioProcessing = true,
     reconnect = true,
     healthyAfterMs = HEALTHY_AFTER_MS,
+    codec = "auto",
   } = {}) {
     super();
-    this.options = { preRollMs, frameMs, audioProcessing, reconnect, healthyAfterMs };
+    this.options = { preRollMs, frameMs, audioProcessing, reconnect, healthyAfterMs, codec };
+    this.codec = "pcm";
+    this.uplink = null; // an OpusUplink while the socket speaks Opus up
+    this.downlink = null; // an OpusDownlink while it speaks Opus down
     this.socket = null;
     this.mode = null;
     this.talking = true;
@@ -89,14 +97,34 @@ export class AudioChatClient extends EventTarget {
     this.target = { websocketPath, token };
     this.closedByUser = false;
     this.failedAttempts = 0;
+    const wanted = this.options.codec;
+    this.askedCodec = wanted === "auto" ? ((await opusSupported()) ? "opus" : "pcm") : wanted;
     await this.ensurePlayer();
     return this.open(false);
+  }
+
+  // The codecs the server put in force (its `connection` message): fresh Opus state for every socket.
+  useCodecs(audioFormat) {
+    this.closeCodecs();
+    const input = audioFormat && audioFormat.input ? audioFormat.input.codec : "pcm";
+    const output = audioFormat && audioFormat.output ? audioFormat.output.codec : "pcm";
+    const onError = (error) => this.emit("error", { code: "codec", message: String(error) });
+    if (input === "opus") this.uplink = new OpusUplink((packet) => this.sendPacket(packet), { onError });
+    if (output === "opus") this.downlink = new OpusDownlink((pcm) => this.playPcm(pcm), { onError });
+    this.codec = input === output ? input : `${input} up, ${output} down`;
+    this.stats.codec = this.codec;
+  }
+
+  closeCodecs() {
+    if (this.uplink) this.uplink.close();
+    if (this.downlink) this.downlink.close();
+    this.uplink = this.downlink = null;
   }
 
   open(retrying) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     // The token goes in the first message, not the URL: URLs end up in proxies' access logs.
-    const url = `${scheme}://${location.host}${this.target.websocketPath}`;
+    const url = `${scheme}://${location.host}${this.target.websocketPath}?codec=${this.askedCodec}`;
     this.setStatus(retrying ? ClientStatus.RECONNECTING : ClientStatus.CONNECTING);
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
@@ -114,6 +142,7 @@ export class AudioChatClient extends EventTarget {
           this.playback = { base: this.stats.player.played || 0, reported: 0, at: 0 };
           this.mode = message.mode;
           this.fallback = message.mode === "text";
+          this.useCodecs(message.audio_format);
           this.setStatus(this.idleStatus());
           healthyTimer = setTimeout(() => {
             this.failedAttempts = 0;
@@ -211,13 +240,20 @@ export class AudioChatClient extends EventTarget {
   play(buffer) {
     if (!this.player) return;
     this.setStatus(ClientStatus.HELPER_SPEAKING);
-    this.player.port.postMessage(buffer, [buffer]);
+    this.stats.bytesReceived = (this.stats.bytesReceived || 0) + buffer.byteLength;
+    if (this.downlink) this.downlink.decode(buffer);
+    else this.playPcm(buffer);
+  }
+
+  playPcm(buffer) {
+    if (this.player) this.player.port.postMessage(buffer, [buffer]);
   }
 
   // `heard`: where the server believes the reply stopped for the child (samples of that reply), when it says.
   flushPlayback(heard = null) {
     const player = this.stats.player;
     this.stats.interruptedAt = { played: player.played || 0, queued: player.queued || 0, heard, time: performance.now() };
+    if (this.downlink) this.downlink.drop(); // packets still decoding were queued before the cut
     if (this.player) this.player.port.postMessage({ command: "flush" });
   }
 
@@ -250,6 +286,12 @@ export class AudioChatClient extends EventTarget {
 
   sendAudio(frame) {
     if (!this.talking || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.uplink) this.uplink.encode(frame);
+    else this.sendPacket(frame);
+  }
+
+  sendPacket(frame) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.send(frame);
     this.stats.framesSent++;
     this.stats.bytesSent += frame.byteLength;
@@ -311,6 +353,7 @@ export class AudioChatClient extends EventTarget {
     clearTimeout(this.retryTimer);
     await this.stopMicrophone();
     if (this.socket) this.socket.close(1000);
+    this.closeCodecs();
     if (this.playContext) await this.playContext.close();
     this.player = null;
     this.playContext = null;

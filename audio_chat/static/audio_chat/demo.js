@@ -268,6 +268,7 @@ async function begin(session) {
   const current = (client = window.__audioChat = new AudioChatClient({
     audioProcessing: params.get("processing") !== "off",
     preRollMs: Number(params.get("prerollMs") || 150),
+    codec: params.get("codec") || "auto", // ?codec=pcm|opus forces one; by default Opus when WebCodecs has it
   }));
   current.addEventListener("status", (event) => current === client && onClientStatus(event.detail.state));
   current.addEventListener("caption", (event) => onCaption(event.detail));
@@ -282,6 +283,10 @@ async function begin(session) {
   page.phase = "connecting";
   try {
     page.connection = await current.connect({ websocketPath: session.websocket_path, token: session.client_token });
+    page.codec = current.codec;
+    const names = { opus: "Opus (WebCodecs)", pcm: "PCM" };
+    $("codec").textContent = `Audio: ${names[current.codec] || current.codec}`;
+    $("codec").dataset.codec = current.codec;
   } catch (error) {
     if (!(error instanceof ConnectionClosedError)) throw error;
     return; // onClosed has said why

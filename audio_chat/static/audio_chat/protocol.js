@@ -31,6 +31,7 @@ export const StatusStates = Object.freeze({
 });
 
 export const CloseCodes = Object.freeze({
+  "UNSUPPORTED_DATA": 1003,
   "MESSAGE_TOO_BIG": 1009,
   "INTERNAL_ERROR": 1011,
   "SESSION_NOT_FOUND": 4004,
@@ -58,14 +59,18 @@ export const ErrorCodes = Object.freeze({
 
 export const AudioFormats = Object.freeze({
   "input": {
+    "codec": "pcm",
     "encoding": "pcm_s16le",
     "sample_rate": 16000,
-    "channels": 1
+    "channels": 1,
+    "frame_ms": 20
   },
   "output": {
+    "codec": "pcm",
     "encoding": "pcm_s16le",
     "sample_rate": 24000,
-    "channels": 1
+    "channels": 1,
+    "frame_ms": 20
   }
 });
 
@@ -76,3 +81,10 @@ export const UplinkFrameMs = Object.freeze(20);
 export const MaxImageBytes = Object.freeze(5242880);
 
 export const MaxGameStateBytes = Object.freeze(2048);
+
+export const AudioCodecs = Object.freeze([
+  "pcm",
+  "opus"
+]);
+
+export const MaxOpusPacketBytes = Object.freeze(3832);
