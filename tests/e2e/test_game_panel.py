@@ -17,9 +17,10 @@ async def ask(page, question: str, helper_bubbles: int) -> str:
     await page.fill("#text", question)
     await page.click("#text-form button[type=submit]")
     await page.wait_for_function(
-        f"document.querySelectorAll('#conversation li.helper').length >= {helper_bubbles}", timeout=60_000
+        f"() => document.querySelectorAll('#conversation li.helper:not(.pending)').length >= {helper_bubbles}",
+        timeout=60_000,
     )
-    return str(await page.inner_text(f"#conversation li.helper >> nth={helper_bubbles - 1}"))
+    return str(await page.inner_text(f"#conversation li.helper:not(.pending) >> nth={helper_bubbles - 1}"))
 
 
 async def test_attaching_the_sample_picture_and_the_game_state(
@@ -29,14 +30,14 @@ async def test_attaching_the_sample_picture_and_the_game_state(
     await start_chat(page, offline_service)
     await page.click("#game-panel summary")
     await page.click("#attach-sample")
-    await page.wait_for_function("window.__gamePanel.picturesSent === 1")
+    await page.wait_for_function("() => window.__gamePanel.picturesSent === 1")
     assert await page.is_visible("#conversation li.picture img")
     assert await ask(page, "what do I do here?", 1) == CANNOT_LOOK
 
     await page.fill("#game-step", "using the key")
     await page.fill("#game-items", "golden key")
     await page.click("#game-state-form button[type=submit]")
-    await page.wait_for_function("window.__gamePanel.statesSent === 1")
+    await page.wait_for_function("() => window.__gamePanel.statesSent === 1")
     assert (await ask(page, "I'm stuck, can you help me", 2)).startswith("Great job finding it!")
     await page.screenshot(path=ARTIFACTS / "game-panel.png")
     assert await page.evaluate("window.__demo.errors") == []

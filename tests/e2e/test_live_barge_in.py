@@ -23,12 +23,12 @@ async def test_speaking_while_the_reply_plays_flushes_it(browser_for, live_servi
     page = await browser_for(write_wav(tmp_path / "live-barge-in.wav", first + again * 40))
     await start_chat(page, live_service)
     assert await page.evaluate("window.__demo.connection.mode") == "live"
-    await page.wait_for_function("document.querySelector('#conversation li.child')", timeout=30_000)
+    await page.wait_for_function("() => document.querySelector('#conversation li.child')", timeout=30_000)
     await page.evaluate("window.__audioChat.setTalking(false)")
-    await page.wait_for_function("window.__audioChat.stats.player.played > 24000 * 0.3", timeout=60_000)
+    await page.wait_for_function("() => window.__audioChat.stats.player.played > 24000 * 0.3", timeout=60_000)
     queued = (await stats(page))["player"]["queued"]
     await page.evaluate("window.__audioChat.setTalking(true)")
-    await page.wait_for_function("window.__audioChat.stats.interruptedAt !== null", timeout=10_000)
+    await page.wait_for_function("() => window.__audioChat.stats.interruptedAt !== null", timeout=10_000)
     cut = (await stats(page))["interruptedAt"]
     await asyncio.sleep(0.3)
     after_flush = (await stats(page))["player"]

@@ -9,6 +9,10 @@ const params = new URLSearchParams(location.search);
 
 // What the child reads, and what a parent (or developer) may want to know, for every close code of the protocol.
 export const CLOSE_MESSAGES = {
+  [CloseCodes.UNSUPPORTED_DATA]: {
+    child: "The helper can't hear this kind of sound. Ask a grown-up to help.",
+    parent: "The page asked for an audio codec the service does not speak (close code 1003); use codec=pcm or opus.",
+  },
   [CloseCodes.MESSAGE_TOO_BIG]: {
     child: "Oops, that was too much at once. Press Continue to keep talking.",
     parent: "The page sent a message larger than the service accepts (close code 1009).",
