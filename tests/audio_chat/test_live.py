@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,8 @@ from django.test import override_settings
 from audio_chat import realtime
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import DjangoConversationStore, message_create
-from gemini_emulator import FaultPlan, GeminiLiveEmulator, ScriptedResponder
+from gemini_emulator import FaultPlan, ScriptedResponder
+from tests.audio_chat.conftest import MODEL
 from tests.audio_chat.ws_client import RecordingClient, connect_client
 from tests.gemini_emulator.conftest import FRAME_BYTES, silence, voiced
 from tests.speech import rms, spoken_question
@@ -26,30 +26,12 @@ from voice.engines.live.bargein import BargeInDetector
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
-MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 LONG_REPLY = "This is a long answer about the red door and the key that goes on and on so it can be cut off."
 
 
 @pytest.fixture
 def responder() -> ScriptedResponder:
     return ScriptedResponder(rules=[("key", "Look under the blue rug."), ("long", LONG_REPLY)])
-
-
-@pytest.fixture
-async def emulator(responder: ScriptedResponder) -> AsyncIterator[GeminiLiveEmulator]:
-    async with GeminiLiveEmulator(responder=responder, realtime_factor=8.0, wait_for_playback=False) as running:
-        with override_settings(
-            GEMINI_API_KEY=running.api_key,
-            GEMINI_BASE_URL=running.base_url,
-            GEMINI_CA_FILE=str(running.ca_file),
-            LIVE_MODELS=[MODEL],
-            TEXT_MODELS=["gemini-3.5-flash"],
-            GEMINI_TIMEOUT_SECONDS=2.0,
-            LIVE_STALL_SECONDS=3.0,
-        ):
-            realtime.reset()
-            yield running
-            realtime.reset()
 
 
 async def until_true(condition: Any) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import AsyncIterator
 
 import pytest
 from channels.db import database_sync_to_async
@@ -15,13 +14,11 @@ from PIL import Image
 
 from audio_chat import realtime
 from audio_chat.models import ChatMessage, ChatSession
-from gemini_emulator import GeminiLiveEmulator, ScriptedResponder
+from gemini_emulator import ScriptedResponder
 from tests.audio_chat.ws_client import connect_client
 from tests.images import ARTIST, NOT_AN_IMAGE, png_bomb, screenshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 
 
 @pytest.fixture
@@ -31,23 +28,6 @@ def responder() -> ScriptedResponder:
         tool_rules=[("stuck", "get_hint", {"topic": "door", "specificity": "next"})],
         tool_reply="{hint}",
     )
-
-
-@pytest.fixture
-async def emulator(responder: ScriptedResponder, tmp_path) -> AsyncIterator[GeminiLiveEmulator]:
-    async with GeminiLiveEmulator(responder=responder, realtime_factor=8.0, wait_for_playback=False) as running:
-        with override_settings(
-            GEMINI_API_KEY=running.api_key,
-            GEMINI_BASE_URL=running.base_url,
-            GEMINI_CA_FILE=str(running.ca_file),
-            LIVE_MODELS=[MODEL],
-            TEXT_MODELS=["gemini-3.5-flash"],
-            GEMINI_TIMEOUT_SECONDS=2.0,
-            LIVE_STALL_SECONDS=3.0,
-        ):
-            realtime.reset()
-            yield running
-            realtime.reset()
 
 
 async def test_a_picture_sent_mid_session_reaches_the_model_as_image_input(emulator, session) -> None:
