@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -56,13 +57,16 @@ TAIL_SECONDS = 1.5  # clients keep streaming after the window, so nothing sent i
 REAL_TIME_P99_MS = 50.0
 FLAT_KIB_PER_MINUTE = 2.0  # 30 KiB per session over 15 minutes: allocator noise, not a leak
 SERVICE_SECRET = "bench-secret-" + "x7Rk2" * 10
-# Event loop and WebSocket implementation of uvicorn; the first is what `make run` and docs/deployment.md use.
+# How uvicorn runs the service: options given to `python -m config.serve` on top of the shipped ones (uvloop,
+# websockets-sansio, no deflate). The first is the service as `make run` and docs/deployment.md start it.
 SERVERS = {
-    "uvloop+websockets": ("--loop", "uvloop", "--ws", "websockets"),
-    "uvloop+websockets-sansio": ("--loop", "uvloop", "--ws", "websockets-sansio"),
-    "asyncio+websockets": ("--loop", "asyncio", "--ws", "websockets"),
+    "as shipped": (),
+    "uvloop+websockets": ("--ws", "websockets"),
+    "asyncio+websockets-sansio": ("--loop", "asyncio"),
 }
-DEFAULT_SERVER = "uvloop+websockets"
+DEFAULT_SERVER = "as shipped"
+# A commit from before config/serve.py existed ran under uvicorn directly, with these options.
+LEGACY_SERVER_OPTIONS = ("--loop", "uvloop", "--ws", "websockets", "--ws-per-message-deflate", "false")
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
 
@@ -106,6 +110,8 @@ class ClientRun:
     sent: array[float] = field(default_factory=lambda: array("d"))
     lag: array[float] = field(default_factory=lambda: array("d"))  # how far behind its schedule each frame went
     received: array[float] = field(default_factory=lambda: array("d"))
+    bytes_sent: int = 0  # WebSocket message payloads, both ways
+    bytes_received: int = 0
     failure: str = ""
 
 
@@ -138,6 +144,7 @@ async def stream_frames(
 async def record_replies(ws: ClientConnection, run: ClientRun, is_reply_audio: Callable[[str | bytes], bool]) -> None:
     async for message in ws:
         moment = time.monotonic()
+        run.bytes_received += len(message)  # the service's JSON is ASCII: characters are bytes
         if is_reply_audio(message):
             run.received.append(moment)
 
@@ -198,8 +205,8 @@ async def run_client(
 
                 async def send_live(frame: bytes) -> None:
                     data = base64.b64encode(frame).decode("ascii")
-                    await ws.send(
-                        '{"realtimeInput":{"audio":{"data":"' + data + '","mimeType":"audio/pcm;rate=16000"}}}'
+                    await counted_send(
+                        ws, run, '{"realtimeInput":{"audio":{"data":"' + data + '","mimeType":"audio/pcm;rate=16000"}}}'
                     )
 
                 await converse(ws, run, frames, schedule, rng, send_live, live_audio)
@@ -210,19 +217,24 @@ async def run_client(
                     raise RuntimeError(f"unexpected first message {first}")
                 run.ready_at = time.monotonic()
                 ready.set()
-                send: Callable[[bytes], Awaitable[None]] = ws.send
+                send: Callable[[bytes], Awaitable[None]] = functools.partial(counted_send, ws, run)
                 if target.codec == "opus":  # the stamps do not survive the codec: no latency figures then
                     microphone = OpusUplinkEncoder()
 
                     async def send_opus(frame: bytes) -> None:
                         for packet in microphone.encode(frame):
-                            await ws.send(packet)
+                            await counted_send(ws, run, packet)
 
                     send = send_opus
                 await converse(ws, run, frames, schedule, rng, send, binary)
     except Exception as error:  # a client's failure is a result: it is counted and reported
         run.failure = f"{type(error).__name__}: {error}"
         ready.set()
+
+
+async def counted_send(ws: ClientConnection, run: ClientRun, message: str | bytes) -> None:
+    run.bytes_sent += len(message)  # JSON text is ASCII: characters are bytes
+    await ws.send(message)
 
 
 def direct_setup() -> dict[str, Any]:
@@ -331,9 +343,12 @@ def start_service(
     database = workdir / f"run-{time.monotonic_ns()}.sqlite3"
     shutil.copy(template[0], database)
     port = free_port()
+    if (source / "config" / "serve.py").exists():
+        launcher = ["-m", "config.serve", *SERVERS[server]]
+    else:
+        launcher = ["-m", "uvicorn", "config.asgi:application", *LEGACY_SERVER_OPTIONS]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         *SERVERS[server], "--ws-per-message-deflate", "false", "--log-level", "warning"],
+        [sys.executable, *launcher, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=source, env=service_environment(database, emulator),
         stdout=(workdir / "service.log").open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -380,6 +395,12 @@ class Figures:
     lost_downlink: int
     failures: list[str]
     rss_timeline: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the window, MiB)
+    # WebSocket payload bytes per session-second: child ↔ relay (measured by the clients), relay ↔ Gemini (by the
+    # emulator). Direct clients are their own relay: both pairs are the same traffic then.
+    client_up_bytes_per_second: float | None = None
+    client_down_bytes_per_second: float | None = None
+    upstream_up_bytes_per_second: float | None = None
+    upstream_down_bytes_per_second: float | None = None
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -498,6 +519,13 @@ async def measure(
                     downlink.append((run.received[number] - sent) * 1000)
                 else:
                     lost_down += 1
+    streamed = sum(run.sent[-1] - run.sent[0] for run in runs if len(run.sent) > 1)
+    upstream_connections = [connection for connections in connections_of.values() for connection in connections]
+    upstream_seconds = sum(connection.get("seconds", 0.0) for connection in upstream_connections)
+
+    def per_second(total: float, seconds: float) -> float | None:
+        return total / seconds if seconds > 0 else None
+
     window_rss = [mib for moment, mib in timeline]
     lags = [
         lag for run in runs for lag, sent in zip(run.lag, run.sent, strict=True) if window_start <= sent < window_end
@@ -521,6 +549,14 @@ async def measure(
         lost_downlink=lost_down,
         failures=[r.failure for r in runs if r.failure],
         rss_timeline=timeline,
+        client_up_bytes_per_second=per_second(sum(r.bytes_sent for r in runs), streamed),
+        client_down_bytes_per_second=per_second(sum(r.bytes_received for r in runs), streamed),
+        upstream_up_bytes_per_second=per_second(
+            sum(c.get("bytes_received", 0) for c in upstream_connections), upstream_seconds
+        ),
+        upstream_down_bytes_per_second=per_second(
+            sum(c.get("bytes_sent", 0) for c in upstream_connections), upstream_seconds
+        ),
     )
 
 
@@ -711,6 +747,29 @@ def cost_table(sweep: Sweep) -> list[str]:
     return lines
 
 
+def bandwidth_table(sweep: Sweep) -> list[str]:
+    lines = [
+        "| N | variant | child → relay | relay → child | relay → Gemini | Gemini → relay |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def kib(value: float | None) -> str:
+        return "-" if value is None else f"{value / 1024:.1f}"
+
+    for clients in sweep.clients:
+        for variant in sweep.variants:
+            if variant.kind == "direct" or not sweep.find(variant.name, clients):
+                continue
+            cells = [
+                kib(sweep.median(variant.name, clients, lambda f: f.client_up_bytes_per_second)),
+                kib(sweep.median(variant.name, clients, lambda f: f.client_down_bytes_per_second)),
+                kib(sweep.median(variant.name, clients, lambda f: f.upstream_up_bytes_per_second)),
+                kib(sweep.median(variant.name, clients, lambda f: f.upstream_down_bytes_per_second)),
+            ]
+            lines.append(f"| {clients} | {variant.name} | {' | '.join(cells)} |")
+    return lines
+
+
 def verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("met" if ok else "**missed**")
 
@@ -897,6 +956,14 @@ def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, b
         "open) and the emulator's `setupComplete` for the direct clients. The service sends `connection` before "
         'its upstream is open and buffers the child\'s first audio meanwhile, so "first frame at the model" is '
         "the fair comparison of start-up time.",
+        "",
+        "### Bytes per session-second, KiB",
+        "",
+        "WebSocket message payloads (without WebSocket, TLS and TCP framing): the clients count what they send and "
+        "receive, the emulator what reaches it and what it sends. The reply audio is 24 kHz PCM generated "
+        "faster than real time, so a relay's downlink figure follows how much of the time the helper talks.",
+        "",
+        *bandwidth_table(sweep),
         "",
         "### Against the targets",
         "",

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,9 @@ class Timings:
                 "uplink": self._uplink.get(record.number, []),
                 "downlink": [moment for moment, _ in record.sent_chunks],
                 "closed_with": record.closed_with,
+                "bytes_received": record.bytes_received,
+                "bytes_sent": record.bytes_sent,
+                "seconds": (record.ended_at or time.monotonic()) - record.opened_at,
             }
             for record in self._emulator.records
         ]

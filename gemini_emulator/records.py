@@ -29,6 +29,8 @@ class ConnectionRecord:
     closed_with: tuple[int, str] | None = None  # when the emulator closed the connection
     opened_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None  # when the connection ended, whichever side closed it
+    bytes_received: int = 0  # WebSocket message payloads, as they came over the wire
+    bytes_sent: int = 0
 
     def add_audio(self, pcm: bytes) -> None:
         self.audio.extend(pcm)

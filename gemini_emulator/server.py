@@ -312,6 +312,7 @@ class _LiveConnection:
             await self._setup()
             lifetime_task = asyncio.create_task(self._lifetime())
             async for raw in self.ws:
+                self.record.bytes_received += len(raw)  # JSON text is ASCII: characters are bytes
                 await self._dispatch(raw)
         except _Closed:
             pass
@@ -329,7 +330,9 @@ class _LiveConnection:
     async def send(self, message: dict[str, Any]) -> None:
         if self.stalled:
             return
-        await self.ws.send(wire.encode(message))
+        raw = wire.encode(message)
+        self.record.bytes_sent += len(raw)
+        await self.ws.send(raw)
 
     async def close(self, code: int, reason: str) -> NoReturn:
         self.record.closed_with = (code, reason)

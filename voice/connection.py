@@ -147,6 +147,7 @@ class ChatConnection:
         self._pictures = pictures
         self._max_image_bytes = pictures.rules.max_bytes if pictures is not None else DEFAULT_RULES.max_bytes
         self._unbilled_seconds = 0.0
+        self._billing: asyncio.Task[None] | None = None
         self._name = name
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
@@ -179,7 +180,9 @@ class ChatConnection:
             return
         self._closed = True
         runner, self._runner = self._runner, None
+        billing, self._billing = self._billing, None
         try:
+            await cancel_and_wait(billing)
             await cancel_and_wait(runner)
             await self.engine.close()
         finally:
@@ -331,14 +334,24 @@ class ChatConnection:
     async def _audio(self, pcm: bytes) -> None:
         if self._budget is not None:
             self._unbilled_seconds += len(pcm) / (BYTES_PER_SAMPLE * INPUT_RATE_HZ)
-            if self._unbilled_seconds >= self._limits.billing_seconds:
+            if self._unbilled_seconds >= self._limits.billing_seconds and self._billing is None:
                 seconds, self._unbilled_seconds = self._unbilled_seconds, 0.0
-                if not await self._budget.spend(seconds):
-                    await self._refuse(protocol.CloseCode.LIMIT_REACHED, protocol.response_message(TIME_FOR_A_BREAK))
-                    return
+                self._billing = asyncio.create_task(self._bill(self._budget, seconds), name=f"billing:{self._name}")
         if self._archive is not None:
             self._archive.add(pcm)
         await self.engine.audio(pcm)
+
+    async def _bill(self, budget: SpeakingBudget, seconds: float) -> None:
+        """Count speaking time beside the audio, not in front of it: the shared store is a round trip away, and
+        the frames behind would wait for it. The frames that came meanwhile are counted in the next bill."""
+        try:
+            if not await budget.spend(seconds):
+                await self._refuse(protocol.CloseCode.LIMIT_REACHED, protocol.response_message(TIME_FOR_A_BREAK))
+        except Exception:
+            logger.exception("Counting the speaking time of connection %s failed", self._name)
+            await self.fail()
+        finally:
+            self._billing = None
 
 
 _IMAGE_ERRORS = (protocol.ErrorCode.INVALID_IMAGE, protocol.ErrorCode.IMAGE_TOO_LARGE)

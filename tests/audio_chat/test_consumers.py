@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -281,6 +282,33 @@ async def test_the_consumer_greets_then_hands_frames_to_the_connection() -> None
     assert factory.tokens == ["t"]
     assert [call for call, _ in factory.engine.calls] == ["run", "text", "audio", "cancelled", "close"]
     assert factory.released == ["slot"]
+
+
+async def test_audio_frames_reach_the_connection_without_a_task_each() -> None:
+    factory = FakeFactory()
+    ws = fake_communicator(factory)
+    await ws.connect()
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    loop = asyncio.get_running_loop()
+    default_factory = loop.get_task_factory()
+    created: list[str] = []
+
+    def counting_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        created.append(coro.__qualname__)
+        if default_factory is not None:
+            return default_factory(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting_factory)
+    try:
+        for _ in range(50):
+            await ws.send_to(bytes_data=b"\x01\x00" * 320)
+        await asyncio.sleep(0.1)
+    finally:
+        loop.set_task_factory(default_factory)
+    await ws.disconnect()
+    assert [call for call, _ in factory.engine.calls].count("audio") == 50
+    assert created == [], "Channels' loop made a task and an asyncio.wait for every frame"
 
 
 async def test_an_engine_that_fails_gets_the_client_an_internal_error_then_1011_and_everything_released() -> None:

@@ -17,8 +17,11 @@ from voice.limits import TIME_FOR_A_BREAK, ConnectionLimits, TokenBucket
 class Budget:
     def __init__(self, seconds: float) -> None:
         self.left = seconds
+        self.answer = asyncio.Event()  # the shared store's round trip
+        self.answer.set()
 
     async def spend(self, seconds: float) -> bool:
+        await self.answer.wait()
         self.left -= seconds
         return self.left >= 0
 
@@ -77,9 +80,25 @@ async def test_the_daily_budget_ends_with_friendly_words_then_4029() -> None:
     for _ in range(4):
         await chat.receive_bytes(second[: len(second) // 2])
         await chat.receive_bytes(second[len(second) // 2 :])
+        await asyncio.sleep(0)  # frames come apart in time: the count of each second is made meanwhile
     assert sent == [{"type": "response", "content": TIME_FOR_A_BREAK}]
     assert closed == [4029]
-    assert len(engine.calls) == 5, "audio stops reaching the helper once the budget is spent"
+    assert len(engine.calls) == 6, "audio stops reaching the helper once the third second is counted"
+
+
+async def test_counting_speaking_time_does_not_hold_up_the_audio() -> None:
+    budget = Budget(seconds=60.0)
+    budget.answer.clear()  # the store does not answer yet
+    chat, engine, _, closed = connection(ConnectionLimits(billing_seconds=1.0), budget=budget)
+    half_second = b"\x00\x00" * 8_000
+    for _ in range(6):
+        await asyncio.wait_for(chat.receive_bytes(half_second), timeout=1.0)
+    assert len(engine.calls) == 6, "every frame reached the helper while the count was on its way"
+    budget.answer.set()
+    await asyncio.sleep(0.01)
+    assert budget.left == 59.0, "the first second was counted once; the next count waited for it"
+    assert closed == []
+    await chat.close()
 
 
 async def test_base64_audio_pays_the_byte_limit_like_binary_audio() -> None:

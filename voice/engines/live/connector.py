@@ -41,9 +41,9 @@ class Connector:
         """Read the handle a previous connection of this session left."""
         self._handle_model, self._handle = await self._resumption.load_resumption()
 
-    async def remember(self, model: str, handle: str) -> None:
+    def remember(self, model: str, handle: str) -> None:
+        """The handle this connection resumes with from now on (the caller stores it for other workers)."""
         self._handle, self._handle_model = handle, model
-        await self._resumption.save_resumption(model, handle)
 
     async def open(self, history: History) -> Upstream:
         """An open upstream: resumed when a handle is kept, otherwise fresh and seeded with ``history()``.

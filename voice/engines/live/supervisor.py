@@ -9,6 +9,7 @@ turns, switches over on ``goAway``, reconnects after failures, and hands the con
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from voice.gemini.events import (
 from voice.gemini.roster import ModelRoster
 from voice.protocol import AudioEnd, AudioInput, GameStateInput, TextInput
 from voice.tasks import cancel_and_wait
+from voice.write_behind import WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +94,10 @@ class LiveChat:
         self._timeouts = timeouts
         self._clock = PlaybackClock()
         self._barge_in = BargeInDetector(barge_in)
-        self._turns = TurnRecorder(conversation=conversation, send_json=send_json, clock=self._clock)
+        self._writes = WriteBehind()
+        self._turns = TurnRecorder(
+            conversation=conversation, send_json=send_json, clock=self._clock, writes=self._writes
+        )
         self._uplink = Uplink(send_json=send_json, on_typed=self._typed_turn, on_asked=self._reply_due)
         self._upstream: Upstream | None = None
         self._fallback: Engine | None = None
@@ -116,14 +121,17 @@ class LiveChat:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
             uplink = tasks.create_task(self._uplink.run(), name=f"live-up:{self._session_id}")
+            writer = tasks.create_task(self._writes.run(), name=f"live-store:{self._session_id}")
             reason = await self._supervise()
             uplink.cancel()
+            writer.cancel()
         fallback = await self._fall_back(reason)
         await fallback.run()
 
     async def close(self) -> None:
         try:
             await self._turns.store_unfinished(self.model)
+            await self._writes.flush()
         finally:
             try:
                 await self._detach_upstream()
@@ -251,6 +259,7 @@ class LiveChat:
         self._uplink.attach(self._upstream)
 
     async def _history_to_seed(self) -> list[Turn]:
+        await self._writes.drained()
         history = await self._conversation.history()
         if history and history[-1].text in self._uplink.words_to_ask_again():
             history = history[:-1]  # it is asked again right after the seed; the model must not hear it twice
@@ -317,11 +326,12 @@ class LiveChat:
             case TurnComplete(usage=usage):
                 await self._turns.finish(model)
                 if usage:
-                    await self._resumption.add_usage(usage)
+                    self._writes.submit(functools.partial(self._resumption.add_usage, usage))
                 self._reply_due_since = None
                 self._turn_succeeded = True
             case ResumptionHandle(handle=handle):
-                await self._connector.remember(model, handle)
+                self._connector.remember(model, handle)
+                self._writes.submit(functools.partial(self._resumption.save_resumption, model, handle))
             case ToolCall(call_id=call_id, name=name, arguments=arguments):
                 await self._answer_tool_call(call_id, name, arguments)
             case ToolCallCancelled(call_ids=call_ids):
@@ -331,6 +341,7 @@ class LiveChat:
         """Answered at once from the authored hints (no network): within the call's time whether or not the
         model waits for it. The child's words come first in the transcript, then the call, then the reply."""
         await self._turns.before_tool_call()
+        await self._writes.drained()  # the call is stored after the child's words it is about
         result = await self._conversation.call_tool(name, arguments)
         upstream = self._upstream
         if upstream is not None:
@@ -365,6 +376,7 @@ class LiveChat:
         await self._turns.settle_played(force=True)
         await self._cut_reply()
         unanswered = self._turns.take_unanswered()
+        await self._writes.flush()  # the fallback answers from the stored history
         inputs: list[ClientInput] = self._uplink.drain()
         stored_words = ""
         if unanswered is not None:

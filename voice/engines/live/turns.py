@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ from voice.context import Mode, Reply
 from voice.conversation import Conversation
 from voice.engines.base import SendJson
 from voice.engines.live.playback import PlaybackClock
+from voice.write_behind import WriteBehind
 
 
 @dataclass
@@ -47,11 +49,15 @@ class TurnRecorder:
     """Keeps the current turn, tells the client about each side's words, and stores every turn exactly once.
 
     A reply the upstream completed while the client still plays it is held (``playing_out``) until it has been
-    played, or until the child cuts in: then it is stored cut to what was heard.
+    played, or until the child cuts in: then it is stored cut to what was heard. Turns are stored through
+    ``writes``: the audio and captions that follow never wait for the database.
     """
 
-    def __init__(self, *, conversation: Conversation, send_json: SendJson, clock: PlaybackClock) -> None:
+    def __init__(
+        self, *, conversation: Conversation, send_json: SendJson, clock: PlaybackClock, writes: WriteBehind
+    ) -> None:
         self._conversation = conversation
+        self._writes = writes
         self._send_json = send_json
         self._clock = clock
         self.turn = LiveTurn()
@@ -70,7 +76,7 @@ class TurnRecorder:
         await self.settle_played()
         await self.store_unfinished()
         self.turn = LiveTurn(child=[text], typed=True, child_stored=True, due_since=time.monotonic())
-        await self._conversation.store_child_turn(text, spoken=False)
+        self._writes.submit(functools.partial(self._conversation.store_child_turn, text, spoken=False))
 
     async def child_heard(self, text: str) -> None:
         """More of the child's transcript; speaking after the helper's words starts a new turn."""
@@ -165,7 +171,7 @@ class TurnRecorder:
     async def _complete(self, turn: LiveTurn, model: str) -> None:
         await self._store_child_turn(turn, announce=True)
         if turn.helper_text or turn.interrupted:
-            await self._record_helper(turn, model)
+            self._record_helper(turn, model)
         await self._respond(turn)
         await self._send_json(protocol.turn_complete_message(interrupted=turn.interrupted))
         metrics.TURNS.labels(Mode.LIVE.value, str(turn.interrupted).lower()).inc()
@@ -189,7 +195,7 @@ class TurnRecorder:
         await self._store_child_turn(turn, announce=False)
         if turn.helper_text:
             turn.interrupted = True
-            await self._record_helper(turn, model)
+            self._record_helper(turn, model)
 
     async def cut(self, model: str) -> None:
         """The upstream is gone mid-reply: tell the client to flush, and keep what was heard."""
@@ -220,8 +226,12 @@ class TurnRecorder:
             turn.child_stored = True
             if announce:
                 await self._send_json(protocol.input_transcript_message(turn.child_text, final=True))
-            await self._conversation.store_child_turn(turn.child_text, spoken=True)
+            self._writes.submit(functools.partial(self._conversation.store_child_turn, turn.child_text, spoken=True))
 
-    async def _record_helper(self, turn: LiveTurn, model: str) -> None:
+    def _record_helper(self, turn: LiveTurn, model: str) -> None:
         reply = Reply(text=turn.helper_text, mode=Mode.LIVE, model=model)
-        await self._conversation.record_reply(turn.helper_text, reply, spoken=True, interrupted=turn.interrupted)
+        self._writes.submit(
+            functools.partial(
+                self._conversation.record_reply, turn.helper_text, reply, spoken=True, interrupted=turn.interrupted
+            )
+        )

@@ -11,6 +11,7 @@ from voice.context import ConversationContext, LevelContext, Speaker
 from voice.conversation import Conversation
 from voice.engines.live.playback import PlaybackClock
 from voice.engines.live.turns import TurnRecorder
+from voice.write_behind import WriteBehind
 
 CHUNK = b"\x00\x01" * 4800  # 0.2 s of 24 kHz audio
 
@@ -30,8 +31,12 @@ class Recorder:
         self.sent: list[dict[str, Any]] = []
         context = ConversationContext("session", 6, LevelContext("Level", "", ()))
         conversation = Conversation(context=context, store=self.store, brain=ScriptedBrain())
+        self.writes = WriteBehind()
         self.turns = TurnRecorder(
-            conversation=conversation, send_json=self.send, clock=PlaybackClock(start_delay=0.0, clock=self.time)
+            conversation=conversation,
+            send_json=self.send,
+            clock=PlaybackClock(start_delay=0.0, clock=self.time),
+            writes=self.writes,
         )
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -40,7 +45,9 @@ class Recorder:
     def kinds(self) -> list[str]:
         return [m["type"] for m in self.sent]
 
-    def helper_rows(self) -> list[tuple[str, bool]]:
+    async def helper_rows(self) -> list[tuple[str, bool]]:
+        """The helper's stored turns, once every write handed over so far is made."""
+        await self.writes.flush()
         return [
             (text, interrupted)
             for speaker, text, _, _, _, interrupted in self.store.turns
@@ -70,10 +77,10 @@ async def test_a_reply_completed_while_it_plays_is_stored_once_played(recorder) 
     assert recorder.turns.audible()
     recorder.time.now += 0.5
     await recorder.turns.settle_played()
-    assert recorder.helper_rows() == []
+    assert await recorder.helper_rows() == []
     recorder.time.now += 0.6
     await recorder.turns.settle_played()
-    assert recorder.helper_rows() == [("One two three four five", False)]
+    assert await recorder.helper_rows() == [("One two three four five", False)]
     assert recorder.sent[-1] == {"type": "turn_complete", "interrupted": False}
 
 
@@ -85,7 +92,7 @@ async def test_a_barge_in_on_a_held_reply_cuts_it_where_it_was_heard(recorder) -
     assert await recorder.turns.barge_in()
     assert recorder.sent[-2] == {"type": "interrupted", "played_samples": round(0.45 * 24_000)}
     assert recorder.sent[-1] == {"type": "turn_complete", "interrupted": True}
-    assert recorder.helper_rows() == [("One two", True)]
+    assert await recorder.helper_rows() == [("One two", True)]
     assert not recorder.turns.audible()
     assert not await recorder.turns.barge_in(), "nothing left to cut"
 
@@ -101,7 +108,7 @@ async def test_a_barge_in_mutes_the_rest_of_a_reply_and_gemini_does_not_cut_it_t
     await recorder.turns.finish("model")
     assert recorder.kinds().count("interrupted") == 1
     assert "output_transcript" not in recorder.kinds()[recorder.kinds().index("interrupted") :]
-    assert recorder.helper_rows() == [("One", True)]
+    assert await recorder.helper_rows() == [("One", True)]
     assert recorder.sent[-1] == {"type": "turn_complete", "interrupted": True}
 
 
@@ -113,7 +120,7 @@ async def test_gemini_interrupting_first_gives_the_played_position(recorder) -> 
     assert not await recorder.turns.barge_in()
     await recorder.turns.finish("model")
     assert recorder.sent[recorder.kinds().index("interrupted")] == {"type": "interrupted", "played_samples": 6000}
-    assert recorder.helper_rows() == [("One", True)]
+    assert await recorder.helper_rows() == [("One", True)]
 
 
 async def test_a_new_reply_completes_the_held_one_first(recorder) -> None:
@@ -122,9 +129,10 @@ async def test_a_new_reply_completes_the_held_one_first(recorder) -> None:
     await recorder.turns.finish("model")
     await recorder.turns.child_heard("and then?")
     await recorder.reply(["Then"])
+    await recorder.writes.flush()
     speakers = [turn[0] for turn in recorder.store.turns]
     assert speakers == [Speaker.CHILD, Speaker.ASSISTANT, Speaker.CHILD]
-    assert recorder.helper_rows() == [("One two three four five", False)]
+    assert await recorder.helper_rows() == [("One two three four five", False)]
 
 
 async def test_a_typed_turns_text_does_not_wait_for_its_voice(recorder) -> None:
