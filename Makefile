@@ -75,7 +75,7 @@ postman: venv
 BENCH_ARGS ?=
 bench: venv test-system-deps
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench --profile --soak-minutes 15 $(BENCH_ARGS) --output docs/benchmarks.md
+	$(BIN)/python -m bench --clients 1,20,50,100,200 --capacity 50,100,150,200 --overload 250 --profile --soak-minutes 15 $(BENCH_ARGS) --output docs/benchmarks.md
 
 bench-offline: venv test-system-deps
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

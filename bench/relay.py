@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from array import array
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,8 @@ TAIL_SECONDS = 1.5  # clients keep streaming after the window, so nothing sent i
 REAL_TIME_P99_MS = 50.0
 FLAT_KIB_PER_MINUTE = 2.0  # 30 KiB per session over 15 minutes: allocator noise, not a leak
 SERVICE_SECRET = "bench-secret-" + "x7Rk2" * 10
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 # How uvicorn runs the service: options given to `python -m config.serve` on top of the shipped ones (uvloop,
 # websockets-sansio, no deflate). The first is the service as `make run` and docs/deployment.md start it.
 SERVERS = {
@@ -112,6 +115,7 @@ class ClientRun:
     received: array[float] = field(default_factory=lambda: array("d"))
     bytes_sent: int = 0  # WebSocket message payloads, both ways
     bytes_received: int = 0
+    refused: bool = False  # the service was overloaded and said so (error "overloaded", close 1013)
     failure: str = ""
 
 
@@ -213,6 +217,10 @@ async def run_client(
         else:
             async with connect(target.url + path, compression=None, max_size=None) as ws:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if first.get("type") == "error" and first.get("code") == "overloaded":
+                    run.refused = True
+                    ready.set()
+                    return
                 if first.get("type") not in ("connection", "ready"):
                     raise RuntimeError(f"unexpected first message {first}")
                 run.ready_at = time.monotonic()
@@ -272,6 +280,7 @@ class Emulator:
 class Server:
     process: subprocess.Popen[bytes]
     target: Target
+    shared: dict[str, str] = field(default_factory=dict)  # the PostgreSQL and Redis settings it ran with
 
 
 def start_thin_relay(emulator: dict[str, str], logs: Path) -> Server:
@@ -331,25 +340,60 @@ def create_sessions(base: str, api_key: str, count: int, codec: str = "pcm") -> 
         return list(pool.map(create, range(count)))
 
 
+def shared_database(source: Path, emulator: dict[str, str], workdir: Path) -> tuple[dict[str, str], str]:
+    """A fresh PostgreSQL database (migrated, with the demo levels and an API key) and an emptied Redis database:
+    the settings that point a service at them, and the key."""
+    import psycopg
+    import redis
+
+    name = f"audio_chat_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
+    settings = {"DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "REDIS_URL": BENCH_REDIS_URL}
+    env = {**service_environment(workdir / "unused.sqlite3", emulator), **settings}
+
+    def manage(*command: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=source, env=env, check=True, capture_output=True, text=True
+        )
+        return result.stdout.strip()
+
+    manage("migrate", "--noinput", "-v0")
+    manage("load_demo_levels")
+    return settings, manage("create_api_key", "relay benchmark")
+
+
+def drop_shared_database(settings: dict[str, str]) -> None:
+    import psycopg
+
+    name = settings["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def start_service(
-    source: Path,
-    template: tuple[Path, str],
-    emulator: dict[str, str],
-    clients: int,
-    workdir: Path,
-    server: str,
-    codec: str = "pcm",
+    variant: Variant, template: tuple[Path, str], emulator: dict[str, str], clients: int, workdir: Path
 ) -> Server:
+    source = variant.source
     database = workdir / f"run-{time.monotonic_ns()}.sqlite3"
-    shutil.copy(template[0], database)
+    environment = service_environment(database, emulator)
+    api_key = template[1]
+    shared: dict[str, str] = {}
+    if variant.shared:
+        shared, api_key = shared_database(source, emulator, workdir)
+        environment.update(shared)
+    else:
+        shutil.copy(template[0], database)
+    environment.update(dict(variant.environment))
     port = free_port()
     if (source / "config" / "serve.py").exists():
-        launcher = ["-m", "config.serve", *SERVERS[server]]
+        launcher = ["-m", "config.serve", *SERVERS[variant.server], "--workers", str(variant.workers)]
     else:
         launcher = ["-m", "uvicorn", "config.asgi:application", *LEGACY_SERVER_OPTIONS]
     process = subprocess.Popen(
         [sys.executable, *launcher, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=source, env=service_environment(database, emulator),
+        cwd=source, env=environment,
         stdout=(workdir / "service.log").open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -358,9 +402,9 @@ def start_service(
     except RuntimeError:
         stop(process)
         raise RuntimeError(f"the service did not start; see {workdir / 'service.log'}") from None
-    paths = create_sessions(base, template[1], clients + 1, codec)
-    target = Target("service", emulator, url=f"ws://127.0.0.1:{port}", session_paths=tuple(paths), codec=codec)
-    return Server(process, target)
+    paths = create_sessions(base, api_key, clients + 1, variant.codec)
+    target = Target("service", emulator, url=f"ws://127.0.0.1:{port}", session_paths=tuple(paths), codec=variant.codec)
+    return Server(process, target, shared)
 
 
 # --- one measured run ---------------------------------------------------------------------------
@@ -373,6 +417,9 @@ class Variant:
     source: Path = ROOT
     server: str = DEFAULT_SERVER
     codec: str = "pcm"  # what the service's clients ask for (?codec=)
+    workers: int = 1
+    shared: bool = False  # PostgreSQL and Redis instead of SQLite and the in-memory layer
+    environment: tuple[tuple[str, str], ...] = ()  # settings on top of the benchmark's
 
 
 @dataclass
@@ -394,6 +441,7 @@ class Figures:
     lost_uplink: int
     lost_downlink: int
     failures: list[str]
+    refused: int = 0
     rss_timeline: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the window, MiB)
     # WebSocket payload bytes per session-second: child ↔ relay (measured by the clients), relay ↔ Gemini (by the
     # emulator). Direct clients are their own relay: both pairs are the same traffic then.
@@ -410,13 +458,37 @@ def percentile(values: Sequence[float], q: float) -> float:
 async def sample_rss(process: psutil.Process | None, into: list[tuple[float, float]], every: float) -> None:
     started = time.monotonic()
     while process is not None:
-        into.append((time.monotonic() - started, process.memory_info().rss / 2**20))
+        into.append((time.monotonic() - started, tree_rss(process) / 2**20))
         await asyncio.sleep(every)
 
 
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
+
+
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    """The server and its children: uvicorn's workers under its supervisor, the speech decoders under a worker."""
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return [process]
+
+
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    total = 0.0
+    for member in _tree(process):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += cpu_seconds(member)
+    return total
+
+
+def tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for member in _tree(process):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += member.memory_info().rss
+    return total
 
 
 async def measure(
@@ -429,6 +501,7 @@ async def measure(
     realtime_factor: float,
     rss_every: float = 0.5,
     on_window: Callable[[int], Coroutine[Any, Any, None]] | None = None,
+    ramp_seconds: float | None = None,
 ) -> Figures:
     emulator = Emulator(realtime_factor)
     server: Server | None = None
@@ -436,9 +509,8 @@ async def measure(
         if variant.kind == "thin":
             server = await asyncio.to_thread(start_thin_relay, emulator.found, workdir)
         elif variant.kind == "service":
-            source = variant.source
             server = await asyncio.to_thread(
-                start_service, source, template[source], emulator.found, clients, workdir, variant.server, variant.codec
+                start_service, variant, template[variant.source], emulator.found, clients, workdir
             )
         target = server.target if server is not None else Target("direct", emulator.found)
         paths = target.session_paths or ("",) * (clients + 1)
@@ -448,12 +520,12 @@ async def measure(
         warm_up = Schedule(stop_at=time.monotonic() + 3.0)
         await run_client(target, ClientRun(WARM_UP_CLIENT), paths[-1], frames, warm_up, asyncio.Event(), seed=0)
         await asyncio.sleep(1.0)
-        baseline_rss = server_process.memory_info().rss if server_process else 0
+        baseline_rss = tree_rss(server_process) if server_process else 0
 
         schedule = Schedule()
         runs = [ClientRun(i) for i in range(clients)]
         events = [asyncio.Event() for _ in runs]
-        ramp = min(2.0, clients * 0.02)
+        ramp = min(2.0, clients * 0.02) if ramp_seconds is None else ramp_seconds
         tasks = []
         for run, ready in zip(runs, events, strict=True):
             client = run_client(target, run, paths[run.client], frames, schedule, ready, seed=run.client + 1)
@@ -464,7 +536,7 @@ async def measure(
 
         me, emulator_process = psutil.Process(), psutil.Process(emulator.process.pid)
         window_start = time.monotonic()
-        cpu_before = cpu_seconds(server_process) if server_process else 0.0
+        cpu_before = tree_cpu_seconds(server_process) if server_process else 0.0
         emulator_before, me_before = cpu_seconds(emulator_process), cpu_seconds(me)
         timeline: list[tuple[float, float]] = []
         sampler = asyncio.create_task(sample_rss(server_process, timeline, rss_every))
@@ -473,7 +545,7 @@ async def measure(
             watcher = asyncio.create_task(on_window(server_process.pid))
         await asyncio.sleep(seconds)
         window_end = time.monotonic()
-        cpu_after = cpu_seconds(server_process) if server_process else 0.0
+        cpu_after = tree_cpu_seconds(server_process) if server_process else 0.0
         emulator_after, me_after = cpu_seconds(emulator_process), cpu_seconds(me)
         sampler.cancel()
         schedule.stop_at = window_end + TAIL_SECONDS
@@ -484,6 +556,8 @@ async def measure(
     finally:
         if server is not None:
             await asyncio.to_thread(stop, server.process)
+            if server.shared:
+                await asyncio.to_thread(drop_shared_database, server.shared)
         timings = await asyncio.to_thread(emulator.finish, workdir / "timings.json")
 
     elapsed = window_end - window_start
@@ -548,6 +622,7 @@ async def measure(
         lost_uplink=lost_up,
         lost_downlink=lost_down,
         failures=[r.failure for r in runs if r.failure],
+        refused=sum(r.refused for r in runs),
         rss_timeline=timeline,
         client_up_bytes_per_second=per_second(sum(r.bytes_sent for r in runs), streamed),
         client_down_bytes_per_second=per_second(sum(r.bytes_received for r in runs), streamed),
@@ -683,7 +758,7 @@ class Sweep:
 
     def in_real_time(self, variant: str, clients: int) -> bool:
         runs = self.find(variant, clients)
-        if not runs or any(f.failures or f.lost_uplink or f.lost_downlink for f in runs):
+        if not runs or any(f.failures or f.refused or f.lost_uplink or f.lost_downlink for f in runs):
             return False
         added = [self.added(variant, clients, d, 99) for d in ("uplink_ms", "downlink_ms")]
         return all(a is not None and a < REAL_TIME_P99_MS for a in added)
@@ -774,35 +849,45 @@ def verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("met" if ok else "**missed**")
 
 
-def targets_table(sweep: Sweep, soak: Figures | None, at: int) -> list[str]:
+CPU_RATIO_TARGET = 1.2  # the service's CPU per session-second against the thin relay's, at N = 50 and 100
+ADDED_P99_TARGET_MS = 10.0  # the service's added p99 over the thin relay's, each way, at N = 20 and 50
+
+
+def targets_table(sweep: Sweep, soak: Figures | None) -> list[str]:
     def fmt(value: float | None, unit: str) -> str:
         return "not measured" if value is None else f"{value:.2f} {unit}"
 
-    service_cpu = sweep.median("service", at, lambda f: f.cpu_ms_per_session_second)
-    thin_cpu = sweep.median("thin relay", at, lambda f: f.cpu_ms_per_session_second)
-    service_rss = sweep.median("service", at, lambda f: f.rss_kib_per_session)
-    thin_rss = sweep.median("thin relay", at, lambda f: f.rss_kib_per_session)
-    up = sweep.added("service", at, "uplink_ms", 99)
-    down = sweep.added("service", at, "downlink_ms", 99)
-    thin_up, thin_down = (sweep.added("thin relay", at, direction, 99) for direction in ("uplink_ms", "downlink_ms"))
-    lines = [
-        f"| target (service, N = {at}) | service | thin relay | target |",
-        "|---|---|---|---|",
-        f"| CPU per session-second ≤ 4.5 ms | {fmt(service_cpu, 'ms')} | {fmt(thin_cpu, 'ms')} | "
-        f"{verdict(None if service_cpu is None else service_cpu <= 4.5)} |",
-        f"| resident memory per session ≤ 512 KiB | {fmt(service_rss, 'KiB')} | {fmt(thin_rss, 'KiB')} | "
-        f"{verdict(None if service_rss is None else service_rss <= 512)} |",
-        f"| added uplink p99 ≤ 5 ms | {fmt(up, 'ms')} | {fmt(thin_up, 'ms')} | "
-        f"{verdict(None if up is None else up <= 5)} |",
-        f"| added downlink p99 ≤ 5 ms | {fmt(down, 'ms')} | {fmt(thin_down, 'ms')} | "
-        f"{verdict(None if down is None else down <= 5)} |",
-    ]
+    lines = ["| target | service | thin relay | ratio or difference | verdict |", "|---|---|---|---|---|"]
+    for at in (n for n in (50, 100) if n in sweep.clients):
+        service_cpu = sweep.median("service", at, lambda f: f.cpu_ms_per_session_second)
+        thin_cpu = sweep.median("thin relay", at, lambda f: f.cpu_ms_per_session_second)
+        ratio = service_cpu / thin_cpu if service_cpu and thin_cpu else None
+        lines.append(
+            f"| CPU per session-second at N = {at}: within {CPU_RATIO_TARGET:g}x the thin relay's "
+            f"| {fmt(service_cpu, 'ms')} | {fmt(thin_cpu, 'ms')} | {fmt(ratio, 'x')} "
+            f"| {verdict(None if ratio is None else ratio <= CPU_RATIO_TARGET)} |"
+        )
+    for at in (n for n in (20, 50) if n in sweep.clients):
+        for direction, label in (("uplink_ms", "uplink"), ("downlink_ms", "downlink")):
+            service = sweep.added("service", at, direction, 99)
+            thin = sweep.added("thin relay", at, direction, 99)
+            difference = service - thin if service is not None and thin is not None else None
+            lines.append(
+                f"| added {label} p99 at N = {at}: within {ADDED_P99_TARGET_MS:g} ms of the thin relay's "
+                f"| {fmt(service, 'ms')} | {fmt(thin, 'ms')} | {fmt(difference, 'ms')} "
+                f"| {verdict(None if difference is None else difference <= ADDED_P99_TARGET_MS)} |"
+            )
+    service_most, thin_most = largest_real_time(sweep, "service"), largest_real_time(sweep, "thin relay")
+    lines.append(
+        f"| largest N one worker keeps in real time: the thin relay's | {service_most} | {thin_most} | - "
+        f"| {verdict(service_most.split()[0] == thin_most.split()[0])} |"
+    )
     if soak is not None:
         growth = memory_growth(soak)
         lines.append(
             f"| memory flat over a {soak.seconds / 60:.0f}-minute session (N = {soak.clients}): at most "
             f"{FLAT_KIB_PER_MINUTE:g} KiB per session per minute | {growth:+.1f} KiB per session per minute over the "
-            f"second half | - | {verdict(abs(growth) <= FLAT_KIB_PER_MINUTE)} |"
+            f"second half | - | - | {verdict(abs(growth) <= FLAT_KIB_PER_MINUTE)} |"
         )
     return lines
 
@@ -860,6 +945,22 @@ class Options:
     soak_minutes: float
     soak_clients: int
     servers: list[str]
+    capacity: list[int] = field(default_factory=list)
+    overload: int = 0
+    overload_ramp_seconds: float = 30.0
+    overload_cap: int = 0  # MAX_CONNECTIONS_PER_WORKER for the overload run; 0: the default (event-loop lag only)
+
+
+CAPACITY_VARIANTS = (
+    Variant("direct", "direct"),
+    Variant("1 worker", "service", shared=True, workers=1),
+    Variant("2 workers", "service", shared=True, workers=2),
+)
+
+
+def overload_variant(cap: int) -> Variant:
+    environment = (("MAX_CONNECTIONS_PER_WORKER", str(cap)),) if cap else ()
+    return Variant("one worker, offered too many", "service", environment=environment)
 
 
 async def run(options: Options) -> str:
@@ -897,6 +998,26 @@ async def run(options: Options) -> str:
             profile = await profiled(
                 service, highest, options.seconds, frames, templates, workdir, options.realtime_factor
             )
+        capacity = None
+        if options.capacity:
+            capacity_figures: list[Figures] = []
+            for round_number in range(options.rounds):
+                for clients in options.capacity:
+                    shift = round_number % len(CAPACITY_VARIANTS)
+                    for variant in CAPACITY_VARIANTS[shift:] + CAPACITY_VARIANTS[:shift]:
+                        result = await measure(
+                            variant, clients, options.seconds, frames, templates, workdir, options.realtime_factor
+                        )
+                        capacity_figures.append(result)
+                        print(progress(result), file=sys.stderr, flush=True)
+            capacity = Sweep(capacity_figures, list(CAPACITY_VARIANTS), options.capacity)
+        overload = None
+        if options.overload:
+            overload = await measure(
+                overload_variant(options.overload_cap), options.overload, options.seconds, frames, templates, workdir,
+                options.realtime_factor, ramp_seconds=options.overload_ramp_seconds,
+            )  # fmt: skip
+            print(progress(overload), file=sys.stderr, flush=True)
         soak = None
         if options.soak_minutes:
             soak = await measure(
@@ -904,7 +1025,7 @@ async def run(options: Options) -> str:
                 options.realtime_factor, rss_every=5.0,
             )  # fmt: skip
             print(progress(soak), file=sys.stderr, flush=True)
-        return report(options, sweep, soak, profile, before)
+        return report(options, sweep, soak, profile, before, capacity, overload)
     finally:
         if options.compare_ref:
             await asyncio.to_thread(git, "worktree", "prune")
@@ -921,8 +1042,15 @@ def progress(figures: Figures) -> str:
     )
 
 
-def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, before: str) -> str:
-    at = 100 if 100 in options.clients else max(options.clients)
+def report(
+    options: Options,
+    sweep: Sweep,
+    soak: Figures | None,
+    profile: str,
+    before: str,
+    capacity: Sweep | None = None,
+    overload: Figures | None = None,
+) -> str:
     audio = f"the WAV {options.wav.name}" if options.wav else "a synthesised question (2.5 s of speech, 4 s of silence)"
     lines = [
         "## Relay overhead: the service against a thin relay and clients talking to Gemini directly",
@@ -967,7 +1095,7 @@ def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, b
         "",
         "### Against the targets",
         "",
-        *targets_table(sweep, soak, at),
+        *targets_table(sweep, soak),
         "",
         "Largest N one worker process keeps in real time (added p99 under "
         f"{REAL_TIME_P99_MS:.0f} ms both ways, nothing lost): service **{largest_real_time(sweep, 'service')}**, "
@@ -980,9 +1108,75 @@ def report(options: Options, sweep: Sweep, soak: Figures | None, profile: str, b
             "",
             *comparison_table(sweep, before, "service"),
         ]
+    if capacity is not None:
+        lines += ["", *capacity_section(capacity)]
+    if overload is not None:
+        lines += ["", *overload_section(overload, options, sweep)]
     if profile:
         lines += ["", f"### Profile of the service at N = {max(options.clients)} (py-spy, separate run)", "", profile]
     return "\n".join(lines)
+
+
+def capacity_section(capacity: Sweep) -> list[str]:
+    lines = [
+        "### The machine's capacity: one worker against two, on PostgreSQL and Redis",
+        "",
+        "`python -m config.serve --workers W` with `DATABASE_URL` (PostgreSQL) and `REDIS_URL` set, as "
+        "docs/deployment.md runs it; uvicorn's workers share one port. CPU and memory are the whole process tree "
+        "(the supervisor and its workers). The clients and the emulator run on the same two cores.",
+        "",
+        "| N | variant | CPU ms per session-second | added uplink p50 | p99 | added downlink p50 | p99 | lost | "
+        "failures |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for clients in capacity.clients:
+        for variant in capacity.variants:
+            runs = capacity.find(variant.name, clients)
+            if variant.kind == "direct" or not runs:
+                continue
+            cpu = capacity.median(variant.name, clients, lambda f: f.cpu_ms_per_session_second)
+            cells = [
+                "-" if cpu is None else f"{cpu:.2f}",
+                ms(capacity.added(variant.name, clients, "uplink_ms", 50)),
+                ms(capacity.added(variant.name, clients, "uplink_ms", 99)),
+                ms(capacity.added(variant.name, clients, "downlink_ms", 50)),
+                ms(capacity.added(variant.name, clients, "downlink_ms", 99)),
+                str(sum(f.lost_uplink + f.lost_downlink for f in runs)),
+                str(sum(len(f.failures) + f.refused for f in runs)),
+            ]
+            lines.append(f"| {clients} | {variant.name} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        f"Largest N kept in real time (added p99 under {REAL_TIME_P99_MS:.0f} ms both ways, nothing lost): one worker "
+        f"**{largest_real_time(capacity, '1 worker')}**, two workers **{largest_real_time(capacity, '2 workers')}**.",
+    ]
+    return lines
+
+
+def overload_section(overload: Figures, options: Options, sweep: Sweep) -> list[str]:
+    admitted = overload.clients - overload.refused - len(overload.failures)
+    highest = max(sweep.clients)
+    direct = sweep.find("direct", highest)
+    direct_up = ms(percentile(direct[0].uplink_ms, 99)) if direct else "-"
+    direct_down = ms(percentile(direct[0].downlink_ms, 99)) if direct else "-"
+    return [
+        "### Offered more children than one worker holds",
+        "",
+        f"{overload.clients} clients connect to one worker (the service as `make run` starts it, "
+        + (f"`MAX_CONNECTIONS_PER_WORKER={options.overload_cap}`" if options.overload_cap else "default load settings")
+        + "), one every"
+        f" {options.overload_ramp_seconds / overload.clients * 1000:.0f} ms; then a "
+        f"{overload.seconds:.0f} s window. A refused client gets the `overloaded` error and close 1013 before anything "
+        "is opened for it. Latency is that of the admitted children, absolute (the direct clients' p99 at "
+        f"N = {highest} in the sweep above: {direct_up} ms up, {direct_down} ms down).",
+        "",
+        "| offered | admitted | refused (1013) | other failures | uplink p50 | p99 | downlink p50 | p99 | lost |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {overload.clients} | {admitted} | {overload.refused} | {len(overload.failures)} "
+        f"| {ms(percentile(overload.uplink_ms, 50))} | {ms(percentile(overload.uplink_ms, 99))} "
+        f"| {ms(percentile(overload.downlink_ms, 50))} | {ms(percentile(overload.downlink_ms, 99))} "
+        f"| {overload.lost_uplink + overload.lost_downlink} |",
+    ]
 
 
 def parse_options(argv: Sequence[str] | None = None) -> Options:
@@ -1003,6 +1197,16 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--soak-clients", type=int, default=50, help="clients in the long run (default: what one worker holds here)"
     )
+    parser.add_argument(
+        "--capacity", default="", help="comma-separated N: one worker against two, on PostgreSQL and Redis"
+    )
+    parser.add_argument("--overload", type=int, default=0, help="offer this many clients to one worker")
+    parser.add_argument(
+        "--overload-ramp-seconds", type=float, default=30.0, help="how long the overloading clients take to connect"
+    )
+    parser.add_argument(
+        "--overload-cap", type=int, default=0, help="MAX_CONNECTIONS_PER_WORKER in the overload run (default: none)"
+    )
     parser.add_argument("--smoke", action="store_true", help="N = 2 for 3 s: checks that the harness works")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -1018,6 +1222,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         soak_minutes=args.soak_minutes,
         soak_clients=args.soak_clients,
         servers=[server.strip() for server in args.servers.split(",")],
+        capacity=[int(n) for n in str(args.capacity).split(",") if n.strip()],
+        overload=args.overload,
+        overload_ramp_seconds=args.overload_ramp_seconds,
+        overload_cap=args.overload_cap,
     )
 
 
