@@ -1,4 +1,4 @@
-"""The Live bridge's uplink against a stand-in upstream: what reaches Gemini, in which messages."""
+"""The Live bridge against a stand-in upstream: what reaches Gemini, in which messages, and what waits for the store."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import pytest
+
 from tests.voice.fakes import MemoryStore, RecordingEngine, ScriptedBrain
-from voice.context import ConversationContext, LevelContext, Picture, Turn
+from voice.context import ConversationContext, LevelContext, Picture, Speaker, Turn
 from voice.conversation import Conversation
 from voice.engines.base import running
 from voice.engines.live import MAX_AUDIO_BATCH_BYTES, LiveChat
-from voice.gemini.events import AudioOut, GoAway, InputTranscript, LiveEvent, TurnComplete
+from voice.gemini.events import AudioOut, GoAway, InputTranscript, LiveEvent, OutputTranscript, TurnComplete
 from voice.gemini.roster import ModelRoster
 
 FRAME = 640  # 20 ms of 16 kHz PCM16
@@ -87,10 +89,10 @@ async def ignore(_: Any) -> None:
     pass
 
 
-def live_chat(open_upstream: Any, send_audio: Any = ignore) -> LiveChat:
+def live_chat(open_upstream: Any, send_audio: Any = ignore, store: MemoryStore | None = None) -> LiveChat:
     context = ConversationContext("session", 6, LevelContext("Level", "", ()))
     return LiveChat(
-        conversation=Conversation(context=context, store=MemoryStore(), brain=ScriptedBrain()),
+        conversation=Conversation(context=context, store=store or MemoryStore(), brain=ScriptedBrain()),
         open_upstream=open_upstream,
         roster=ModelRoster(["live-model"], "Live"),
         resumption=NoResumption(),
@@ -203,3 +205,59 @@ async def test_a_switch_at_go_aways_deadline_asks_the_new_connection_for_the_owe
             await first.script.put(event)
         await until_sent(second, 1)
     assert second.sent == [("text", "where is the key")]
+
+
+class SlowStore(MemoryStore):
+    """A store whose writes wait until the test lets them through, or fail when told to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+        self.failure: Exception | None = None
+
+    async def add_turn(self, speaker: Speaker, text: str, **kwargs: Any) -> int:
+        await self.open.wait()
+        if self.failure is not None:
+            raise self.failure
+        return await super().add_turn(speaker, text, **kwargs)
+
+
+async def test_reply_audio_reaches_the_child_while_the_turns_wait_for_a_slow_store() -> None:
+    upstream = ScriptedUpstream()
+    open_upstream, _ = switching(upstream)
+    store = SlowStore()
+    heard: list[bytes] = []
+
+    async def play(pcm: bytes) -> None:
+        heard.append(pcm)
+
+    chat = live_chat(open_upstream, play, store)
+    async with running(chat):
+        for event in (InputTranscript("where is the key"), AudioOut(b"\x01\x00" * 480), AudioOut(b"\x02\x00" * 480)):
+            await upstream.script.put(event)
+        await until(lambda: len(heard) == 2)
+        assert store.turns == [], "the child's turn is still on its way to the store"
+        await upstream.script.put(OutputTranscript("Look up!"))
+        await upstream.script.put(TurnComplete({}))
+        store.open.set()
+        await until(lambda: len(store.turns) == 2)
+    assert [(speaker, text) for speaker, text, *_ in store.turns] == [
+        (Speaker.CHILD, "where is the key"),
+        (Speaker.ASSISTANT, "Look up!"),
+    ]
+
+
+async def test_a_store_that_fails_behind_the_audio_fails_the_engine() -> None:
+    upstream = ScriptedUpstream()
+    open_upstream, _ = switching(upstream)
+    store = SlowStore()
+    store.failure = RuntimeError("the database is gone")
+    store.open.set()
+    chat = live_chat(open_upstream, store=store)
+    run = asyncio.create_task(chat.run())
+    await upstream.script.put(InputTranscript("where is the key"))
+    await upstream.script.put(AudioOut(b"\x01\x00" * 480))
+    with pytest.raises(ExceptionGroup) as failed:
+        await asyncio.wait_for(run, 5)
+    assert failed.group_contains(RuntimeError, match="the database is gone")
+    await chat.close()
