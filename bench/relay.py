@@ -431,6 +431,7 @@ class Figures:
     seconds: float
     uplink_ms: list[float]
     downlink_ms: list[float]
+    reply_start_ms: list[float]  # the downlink latency of each reply's first chunk: how much later a child hears it
     ready_ms: list[float]
     first_audio_ms: list[float]
     cpu_ms_per_session_second: float | None
@@ -564,6 +565,7 @@ async def measure(
     by_client = {run.client: run for run in runs}
     uplink: list[float] = []
     downlink: list[float] = []
+    reply_starts: list[float] = []
     first_audio: list[float] = []
     lost_up = lost_down = 0
     # A client may have had several upstream connections (the service switches over on goAway, or reconnects):
@@ -587,10 +589,17 @@ async def measure(
                     lost_up += 1
         first_audio.append((connections[0]["uplink"][0][2] - run.opened_at) * 1000)
         chunks = [moment for connection in connections for moment in connection["downlink"]]
+        starts: set[int] = set()  # which of the chunks began a reply
+        offset = 0
+        for connection in connections:
+            starts.update(offset + index for index in connection.get("reply_starts", []))
+            offset += len(connection["downlink"])
         for number, sent in enumerate(chunks):
             if window_start <= sent < window_end:
                 if number < len(run.received):
                     downlink.append((run.received[number] - sent) * 1000)
+                    if number in starts:
+                        reply_starts.append(downlink[-1])
                 else:
                     lost_down += 1
     streamed = sum(run.sent[-1] - run.sent[0] for run in runs if len(run.sent) > 1)
@@ -610,6 +619,7 @@ async def measure(
         seconds=elapsed,
         uplink_ms=uplink,
         downlink_ms=downlink,
+        reply_start_ms=reply_starts,
         ready_ms=[(r.ready_at - r.opened_at) * 1000 for r in runs if r.ready_at is not None],
         first_audio_ms=first_audio,
         cpu_ms_per_session_second=(cpu_after - cpu_before) * 1000 / (clients * elapsed) if server_process else None,
@@ -777,6 +787,8 @@ def latency_table(sweep: Sweep, direction: str) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lost = "lost_uplink" if direction == "uplink_ms" else "lost_downlink"
+    if direction == "reply_start_ms":
+        lines = [line.removesuffix(" lost |").removesuffix("---|") for line in lines]
     for clients in sweep.clients:
         for variant in sweep.variants:
             runs = sweep.find(variant.name, clients)
@@ -787,9 +799,10 @@ def latency_table(sweep: Sweep, direction: str) -> list[str]:
                 cells += ["0", "0", "0"]
             else:
                 cells += [ms(sweep.added(variant.name, clients, direction, q)) for q in (50, 95, 99)]
-            samples = sum(len(getattr(f, direction)) for f in runs)
-            lost_frames = sum(getattr(f, lost) for f in runs)
-            lines.append(f"| {clients} | {variant.name} | {' | '.join(cells)} | {samples} | {lost_frames} |")
+            cells.append(str(sum(len(getattr(f, direction)) for f in runs)))
+            if direction != "reply_start_ms":  # its losses are the downlink's
+                cells.append(str(sum(getattr(f, lost) for f in runs)))
+            lines.append(f"| {clients} | {variant.name} | {' | '.join(cells)} |")
     return lines
 
 
@@ -1075,6 +1088,13 @@ def report(
         "### Downlink: emulator → client, ms",
         "",
         *latency_table(sweep, "downlink_ms"),
+        "",
+        "### The first chunk of each reply: emulator → client, ms",
+        "",
+        "The downlink latency of the chunks that begin a reply: how much later than the direct clients a child "
+        "starts to hear an answer.",
+        "",
+        *latency_table(sweep, "reply_start_ms"),
         "",
         "### Cost and connection time",
         "",

@@ -63,6 +63,7 @@ class Timings:
             {
                 "uplink": self._uplink.get(record.number, []),
                 "downlink": [moment for moment, _ in record.sent_chunks],
+                "reply_starts": record.reply_starts,
                 "closed_with": record.closed_with,
                 "bytes_received": record.bytes_received,
                 "bytes_sent": record.bytes_sent,

@@ -26,6 +26,7 @@ class ConnectionRecord:
     images: list[tuple[str, bytes]] = field(default_factory=list)  # (MIME type, data) of realtime image input
     turns: list[dict[str, str]] = field(default_factory=list)
     sent_chunks: list[tuple[float, int]] = field(default_factory=list)
+    reply_starts: list[int] = field(default_factory=list)  # the index in sent_chunks of each reply's first chunk
     closed_with: tuple[int, str] | None = None  # when the emulator closed the connection
     opened_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None  # when the connection ended, whichever side closed it

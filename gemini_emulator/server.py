@@ -623,6 +623,8 @@ class _LiveConnection:
                 await self.close(1011, INTERNAL_ERROR)
             part = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": wire.base64_standard(audio)}}
             await self.send({"serverContent": {"modelTurn": {"parts": [part]}}})
+            if number == 0:
+                self.record.reply_starts.append(len(self.record.sent_chunks))
             self.record.sent_chunks.append((time.monotonic(), len(audio)))
             reply.sent_chunks = number + 1
             if self.config.output_transcription:
