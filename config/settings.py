@@ -119,6 +119,12 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# uvicorn workers on this machine (config/serve.py sets it for the workers it starts): each takes its share of cores.
+SERVER_WORKERS: int = max(1, env.int("WEB_CONCURRENCY", default=1))
+if SERVER_WORKERS > 1 and not REDIS_URL:
+    from config.serve import NEEDS_SHARED_BACKENDS
+
+    raise ImproperlyConfigured(NEEDS_SHARED_BACKENDS.format(workers=SERVER_WORKERS))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
@@ -248,8 +254,10 @@ SPEAKING_RATE: float = env.float("SPEAKING_RATE", default=0.9)  # 1.0 is the voi
 VAD_AGGRESSIVENESS: int = env.int("VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
 VAD_ONSET_MS: int = env.int("VAD_ONSET_MS", default=120)
 VAD_HANGOVER_MS: int = env.int("VAD_HANGOVER_MS", default=300)
-# Whisper worker processes (about 150 MB each) shared by all connections; one per core by default.
-STT_DECODERS: int = env.int("STT_DECODERS", default=0) or max(1, os.cpu_count() or 1)
+# Whisper worker processes (about 150 MB each) shared by all connections of one uvicorn worker: the machine's cores
+# divided among the uvicorn workers, so W workers on C cores run C decoders in all, not W * C.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else max(1, os.cpu_count() or 1)
+STT_DECODERS: int = env.int("STT_DECODERS", default=0) or max(1, _CORES // SERVER_WORKERS)
 # Health: probe recognition through a worker at most this often (seconds); a failure stays visible a minute.
 ENGINE_PROBE_SECONDS: float = env.float("ENGINE_PROBE_SECONDS", default=10.0)
 REPLY_LEAD_SECONDS: float = env.float("REPLY_LEAD_SECONDS", default=0.3)
