@@ -17,6 +17,7 @@ from audio_chat.services import picture_of_event, session_group
 from voice import codecs, protocol
 from voice.connection import ChatConnection, ClientLink, ConnectionFactory, ConnectionRefused
 from voice.game_state import validate_game_state
+from voice.load import LoadMonitor
 from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -38,12 +39,17 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
 
     The client token comes in the query (``?token=``) or, to keep it out of URLs and logs, as the first message
     (``{"type": "auth", "token": …}``) within ``WEBSOCKET_AUTH_SECONDS``. ``open_connection`` (given to
-    ``as_asgi``) builds the connection; everything it takes is released on disconnect, whatever happened.
+    ``as_asgi``) builds the connection; everything it takes is released on disconnect, whatever happened. ``load``
+    (this worker's monitor) refuses new sockets while the worker is overloaded, before anything is opened for them.
     """
 
-    def __init__(self, *args: Any, open_connection: ConnectionFactory, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, open_connection: ConnectionFactory, load: LoadMonitor | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.open_connection = open_connection
+        self.load = load
+        self.counted = False  # this socket is one of the worker's live connections
         self.connection: ChatConnection | None = None
         self.link: ClientLink | None = None
         self.resources: contextlib.AsyncExitStack | None = None
@@ -56,6 +62,14 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         if not origin_allowed(self.scope):
             await self.close(code=protocol.CloseCode.ORIGIN_NOT_ALLOWED)
             return
+        if self.load is not None:
+            if not self.load.admits():
+                retry = self.load.settings.retry_after_seconds
+                await self._send_text(json.dumps(protocol.overloaded_message(retry)))
+                await self.close(code=protocol.CloseCode.TRY_AGAIN_LATER)
+                return
+            self.load.connection_opened()
+            self.counted = True
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         try:
             self.wire = codecs.negotiate(query)
@@ -126,6 +140,9 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             await self._open(protocol.token_of_auth_message(text_data))
 
     async def disconnect(self, code: int) -> None:
+        if self.counted and self.load is not None:
+            self.counted = False
+            self.load.connection_closed()
         await self._stop_awaiting_token()
         if self.link is not None:
             self.link.disconnected()

@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from audio_chat import realtime  # noqa: E402
+from audio_chat.load import Lifespan  # noqa: E402
 from audio_chat.routing import WebSocketRouter, websocket_urlpatterns  # noqa: E402
 from config.log_filters import scrub_server_logs  # noqa: E402
 
@@ -23,5 +24,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": WebSocketRouter(websocket_urlpatterns),
+        # The server's lifespan runs this worker's load monitor (event-loop lag, published for the health check).
+        "lifespan": Lifespan(),
     }
 )
