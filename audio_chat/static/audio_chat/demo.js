@@ -311,6 +311,8 @@ async function begin(session) {
     await current.startMicrophone();
     applyTalkMode();
   } catch (error) {
+    // Closed for good (or stopped) while the microphone was starting: the status says why, and stays.
+    if (current !== client || page.phase === "closed" || page.phase === "stopped") return;
     noMicrophone = true;
     showMicrophone();
     $("talk").hidden = true;
