@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache, caches
 
 from voice.load import LoadMonitor, LoadReport, LoadSettings
 from voice.tasks import cancel_and_wait
@@ -60,22 +60,22 @@ def _roster_key(host: str) -> str:
     return f"audio_chat:load-roster:{host}"
 
 
-def publish(report: LoadReport, *, host: str | None = None, pid: int | None = None) -> None:
+def publish(report: LoadReport, *, host: str | None = None, pid: int | None = None, store: BaseCache = cache) -> None:
     """Put this worker's state where the other workers on its host read it (blocking: call it off the loop).
 
     The roster of a host's workers is read, changed and written back without a lock: two workers adding
     themselves at once may lose one of the two, which puts itself back a second later.
     """
     host, pid = host or socket.gethostname(), pid or os.getpid()
-    cache.set(_worker_key(host, pid), {**report.as_dict(), "pid": pid}, PUBLISHED_FOR_SECONDS)
-    roster = cache.get(_roster_key(host)) or []
+    store.set(_worker_key(host, pid), {**report.as_dict(), "pid": pid}, PUBLISHED_FOR_SECONDS)
+    roster = store.get(_roster_key(host)) or []
     if pid not in roster:
-        cache.set(_roster_key(host), [*roster, pid], ROSTER_FOR_SECONDS)
+        store.set(_roster_key(host), [*roster, pid], ROSTER_FOR_SECONDS)
 
 
-def withdraw(*, host: str | None = None, pid: int | None = None) -> None:
+def withdraw(*, host: str | None = None, pid: int | None = None, store: BaseCache = cache) -> None:
     host, pid = host or socket.gethostname(), pid or os.getpid()
-    cache.delete(_worker_key(host, pid))
+    store.delete(_worker_key(host, pid))
 
 
 def machine_load(own: LoadReport) -> dict[str, Any]:
@@ -111,38 +111,41 @@ class Lifespan:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
-        running = asyncio.create_task(self._run(self._monitor()), name="worker-load")
+        # One cache client for the worker's life: looked up in each thread of its own, Django would build a new
+        # client (and Redis connection) for every publication.
+        store = caches["default"]
+        running = asyncio.create_task(self._run(self._monitor(), store), name="worker-load")
         running.add_done_callback(_log_failure)
         try:
             await send({"type": "lifespan.startup.complete"})
             await receive()  # lifespan.shutdown
         finally:
             await cancel_and_wait(running)
-            await _quietly(withdraw)
+            await _quietly(functools.partial(withdraw, store=store))
         await send({"type": "lifespan.shutdown.complete"})
 
-    async def _run(self, monitor: LoadMonitor) -> None:
+    async def _run(self, monitor: LoadMonitor, store: BaseCache) -> None:
         async with asyncio.TaskGroup() as group:
             # Both run until the worker's task is cancelled; the group cancels the other if one fails.
             _ = group.create_task(monitor.run(), name="load-monitor")
-            _ = group.create_task(_publish_forever(monitor), name="load-publisher")
+            _ = group.create_task(_publish_forever(monitor, store), name="load-publisher")
 
 
-async def _publish_forever(monitor: LoadMonitor) -> None:
+async def _publish_forever(monitor: LoadMonitor, store: BaseCache) -> None:
     while True:
         started = time.monotonic()
-        await _quietly(publish, monitor.report())
+        await _quietly(functools.partial(publish, monitor.report(), store=store))
         await asyncio.sleep(max(0.0, PUBLISH_EVERY_SECONDS - (time.monotonic() - started)))
 
 
 _last_warning = 0.0
 
 
-async def _quietly(call: Callable[..., None], *args: Any) -> None:
+async def _quietly(call: Callable[[], None]) -> None:
     """A cache call in a thread, with a timeout; a failure is logged at most once a minute (Redis may be away)."""
     global _last_warning
     try:
-        await asyncio.wait_for(asyncio.to_thread(call, *args), CACHE_TIMEOUT_SECONDS)
+        await asyncio.wait_for(asyncio.to_thread(call), CACHE_TIMEOUT_SECONDS)
     except Exception as error:  # the cache being unreachable must not stop the worker
         if time.monotonic() - _last_warning > 60:
             _last_warning = time.monotonic()
