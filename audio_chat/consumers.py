@@ -49,7 +49,7 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         super().__init__(*args, **kwargs)
         self.open_connection = open_connection
         self.load = load
-        self.counted = False  # this socket is one of the worker's live connections
+        self.counted = False  # this socket, with its token, counts as one of the worker's connections
         self.connection: ChatConnection | None = None
         self.link: ClientLink | None = None
         self.resources: contextlib.AsyncExitStack | None = None
@@ -62,14 +62,8 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         if not origin_allowed(self.scope):
             await self.close(code=protocol.CloseCode.ORIGIN_NOT_ALLOWED)
             return
-        if self.load is not None:
-            if not self.load.admits():
-                retry = self.load.settings.retry_after_seconds
-                await self._send_text(json.dumps(protocol.overloaded_message(retry)))
-                await self.close(code=protocol.CloseCode.TRY_AGAIN_LATER)
-                return
-            self.load.connection_opened()
-            self.counted = True
+        if await self._refused_for_load():
+            return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         try:
             self.wire = codecs.negotiate(query)
@@ -85,6 +79,14 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             return
         await self._open(token)
 
+    async def _refused_for_load(self) -> bool:
+        """Refuse the socket (``overloaded``, then 1013) when this worker takes no new child now."""
+        if self.load is None or self.load.admits():
+            return False
+        await self._send_text(json.dumps(protocol.overloaded_message(self.load.settings.retry_after_seconds)))
+        await self.close(code=protocol.CloseCode.TRY_AGAIN_LATER)
+        return True
+
     async def _refuse_without_token(self) -> None:
         await asyncio.sleep(settings.WEBSOCKET_AUTH_SECONDS)
         self.awaiting_token = None
@@ -95,6 +97,13 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         await cancel_and_wait(waiting)
 
     async def _open(self, token: str | None) -> None:
+        # Asked again once the token is here (it may come seconds after the socket), and counted from here: a socket
+        # that never shows a token takes no place under the connection cap.
+        if await self._refused_for_load():
+            return
+        if self.load is not None:
+            self.load.connection_opened()
+            self.counted = True
         session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.link = ClientLink(send_text=self._send_text, send_bytes=self._send_bytes, close=self._close_with)
         self.resources = contextlib.AsyncExitStack()

@@ -211,7 +211,7 @@ class WorkerLoadSerializer(serializers.Serializer[dict[str, Any]]):
     event_loop_lag_p95_ms = serializers.FloatField(
         allow_null=True, help_text="how late the worker's event loop ran (95th percentile over 2 s); null before any"
     )
-    connections = serializers.IntegerField(help_text="open WebSockets")
+    connections = serializers.IntegerField(help_text="WebSockets that showed a token, being opened or open")
     max_connections = serializers.IntegerField(help_text="MAX_CONNECTIONS_PER_WORKER; 0: no cap")
 
 

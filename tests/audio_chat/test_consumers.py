@@ -360,10 +360,13 @@ async def test_the_codecs_asked_for_in_the_url_reach_the_factory() -> None:
 # --- Back-pressure: an overloaded worker refuses new children before opening anything for them -------------------
 
 
-def loaded_communicator(load: LoadMonitor, session_id: str, token: str, factory: Any = None) -> WebsocketCommunicator:
+def loaded_communicator(
+    load: LoadMonitor, session_id: str, token: str | None, factory: Any = None
+) -> WebsocketCommunicator:
     consumer = AudioChatConsumer.as_asgi(open_connection=factory or realtime.open_connection, load=load)
     app = URLRouter([path("ws/audio-chat/<uuid:session_id>/", consumer)])
-    return WebsocketCommunicator(app, f"/ws/audio-chat/{session_id}/?token={token}")
+    query = "" if token is None else f"?token={token}"
+    return WebsocketCommunicator(app, f"/ws/audio-chat/{session_id}/{query}")
 
 
 def lagging(load: LoadMonitor, seconds: float, *, samples: int = 10) -> None:
@@ -428,4 +431,21 @@ async def test_a_worker_whose_loop_caught_up_admits_children_again() -> None:
     assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
     assert load.connections == 1
     await ws.disconnect()
+    assert load.connections == 0
+
+
+async def test_a_socket_without_its_token_takes_no_place_and_the_cap_is_asked_again_when_the_token_comes() -> None:
+    load = LoadMonitor(LoadSettings(max_connections=1))
+    waiting = loaded_communicator(load, str(uuid.uuid4()), None, FakeFactory())
+    assert (await waiting.connect())[0]
+    assert load.connections == 0, "a socket that has shown no token cannot fill the worker's places"
+    admitted = loaded_communicator(load, str(uuid.uuid4()), "t", FakeFactory())
+    await admitted.connect()
+    assert (await admitted.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    await waiting.send_json_to({"type": "auth", "token": "t"})
+    assert (await waiting.receive_json_from(timeout=REPLY_TIMEOUT))["code"] == "overloaded"
+    assert await waiting.receive_output(timeout=REPLY_TIMEOUT) == {"type": "websocket.close", "code": 1013}
+    await waiting.disconnect()
+    assert load.connections == 1
+    await admitted.disconnect()
     assert load.connections == 0
