@@ -20,6 +20,7 @@ from audio_chat.services import picture_of_event, session_group
 from voice import codecs, protocol
 from voice.connection import ChatConnection, ClientLink, ConnectionFactory, ConnectionRefused
 from voice.game_state import validate_game_state
+from voice.load import LoadMonitor
 from voice.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -41,12 +42,17 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
 
     The client token comes in the query (``?token=``) or, to keep it out of URLs and logs, as the first message
     (``{"type": "auth", "token": …}``) within ``WEBSOCKET_AUTH_SECONDS``. ``open_connection`` (given to
-    ``as_asgi``) builds the connection; everything it takes is released on disconnect, whatever happened.
+    ``as_asgi``) builds the connection; everything it takes is released on disconnect, whatever happened. ``load``
+    (this worker's monitor) refuses new sockets while the worker is overloaded, before anything is opened for them.
     """
 
-    def __init__(self, *args: Any, open_connection: ConnectionFactory, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, open_connection: ConnectionFactory, load: LoadMonitor | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.open_connection = open_connection
+        self.load = load
+        self.counted = False  # this socket, with its token, counts as one of the worker's connections
         self.connection: ChatConnection | None = None
         self.link: ClientLink | None = None
         self.resources: contextlib.AsyncExitStack | None = None
@@ -97,6 +103,8 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         if not origin_allowed(self.scope):
             await self.close(code=protocol.CloseCode.ORIGIN_NOT_ALLOWED)
             return
+        if await self._refused_for_load():
+            return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         try:
             self.wire = codecs.negotiate(query)
@@ -112,6 +120,14 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             return
         await self._open(token)
 
+    async def _refused_for_load(self) -> bool:
+        """Refuse the socket (``overloaded``, then 1013) when this worker takes no new child now."""
+        if self.load is None or self.load.admits():
+            return False
+        await self._send_text(json.dumps(protocol.overloaded_message(self.load.settings.retry_after_seconds)))
+        await self.close(code=protocol.CloseCode.TRY_AGAIN_LATER)
+        return True
+
     async def _refuse_without_token(self) -> None:
         await asyncio.sleep(settings.WEBSOCKET_AUTH_SECONDS)
         self.awaiting_token = None
@@ -122,6 +138,13 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         await cancel_and_wait(waiting)
 
     async def _open(self, token: str | None) -> None:
+        # Asked again once the token is here (it may come seconds after the socket), and counted from here: a socket
+        # that never shows a token takes no place under the connection cap.
+        if await self._refused_for_load():
+            return
+        if self.load is not None:
+            self.load.connection_opened()
+            self.counted = True
         session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.link = ClientLink(send_text=self._send_text, send_bytes=self._send_bytes, close=self._close_with)
         self.resources = contextlib.AsyncExitStack()
@@ -167,6 +190,9 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             await self._open(protocol.token_of_auth_message(text_data))
 
     async def disconnect(self, code: int) -> None:
+        if self.counted and self.load is not None:
+            self.counted = False
+            self.load.connection_closed()
         await self._stop_awaiting_token()
         if self.link is not None:
             self.link.disconnected()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from audio_chat import brains
+from audio_chat.load import machine_load, worker_load
 from voice.context import Mode
 from voice.speech.stt import shared_decoder_pool
 
@@ -73,3 +75,18 @@ def offline_engine() -> str:
         return probed
     failure = pool.recent_failure()
     return f"error: {failure}" if failure else "ok"
+
+
+def load() -> dict[str, Any]:
+    """This machine's load: every worker that published lately (this one measured now), and whether any of them
+    takes a new child (``accepting``); a cache that cannot be read leaves this worker's own state."""
+    own = worker_load().report()
+    try:
+        return machine_load(own)
+    except Exception as error:  # Redis away: the database and channel-layer checks say so; report what is known
+        return {
+            "accepting": not own.overloaded,
+            "overloaded_workers": int(own.overloaded),
+            "workers": [{**own.as_dict(), "pid": os.getpid()}],
+            "error": f"{type(error).__name__}",
+        }

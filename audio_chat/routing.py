@@ -10,10 +10,14 @@ from channels.routing import URLRouter
 from django.urls import path
 
 from audio_chat.consumers import AudioChatConsumer
+from audio_chat.load import worker_load
 from audio_chat.realtime import open_connection
 
 websocket_urlpatterns = [
-    path("ws/audio-chat/<uuid:session_id>/", AudioChatConsumer.as_asgi(open_connection=open_connection)),
+    path(
+        "ws/audio-chat/<uuid:session_id>/",
+        AudioChatConsumer.as_asgi(open_connection=open_connection, load=worker_load()),
+    ),
 ]
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]

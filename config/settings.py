@@ -119,6 +119,12 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# uvicorn workers on this machine (config/serve.py sets it for the workers it starts): each takes its share of cores.
+SERVER_WORKERS: int = max(1, env.int("WEB_CONCURRENCY", default=1))
+if SERVER_WORKERS > 1 and not REDIS_URL:
+    from config.serve import NEEDS_SHARED_BACKENDS
+
+    raise ImproperlyConfigured(NEEDS_SHARED_BACKENDS.format(workers=SERVER_WORKERS))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
@@ -248,8 +254,10 @@ SPEAKING_RATE: float = env.float("SPEAKING_RATE", default=0.9)  # 1.0 is the voi
 VAD_AGGRESSIVENESS: int = env.int("VAD_AGGRESSIVENESS", default=3)  # webrtcvad 0-3
 VAD_ONSET_MS: int = env.int("VAD_ONSET_MS", default=120)
 VAD_HANGOVER_MS: int = env.int("VAD_HANGOVER_MS", default=300)
-# Whisper worker processes (about 150 MB each) shared by all connections; one per core by default.
-STT_DECODERS: int = env.int("STT_DECODERS", default=0) or max(1, os.cpu_count() or 1)
+# Whisper worker processes (about 150 MB each) shared by all connections of one uvicorn worker: the machine's cores
+# divided among the uvicorn workers, so W workers on C cores run C decoders in all, not W * C.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else max(1, os.cpu_count() or 1)
+STT_DECODERS: int = env.int("STT_DECODERS", default=0) or max(1, _CORES // SERVER_WORKERS)
 # Health: probe recognition through a worker at most this often (seconds); a failure stays visible a minute.
 ENGINE_PROBE_SECONDS: float = env.float("ENGINE_PROBE_SECONDS", default=10.0)
 REPLY_LEAD_SECONDS: float = env.float("REPLY_LEAD_SECONDS", default=0.3)
@@ -290,6 +298,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MAX_CONNECTIONS_PER_SESSION: int = env.int("MAX_CONNECTIONS_PER_SESSION", default=2)
+# Back-pressure (voice/load.py): a worker whose event loop runs this late (95th percentile over 2 s; 0: never) or
+# that holds this many WebSockets (0: no cap) refuses new ones with close 1013, and /api/health/ answers 503 once
+# every worker on the machine does. Refused clients are told to retry after OVERLOAD_RETRY_SECONDS.
+OVERLOAD_LAG_MS: float = env.float("OVERLOAD_LAG_MS", default=50.0)
+MAX_CONNECTIONS_PER_WORKER: int = env.int("MAX_CONNECTIONS_PER_WORKER", default=0)
+OVERLOAD_RETRY_SECONDS: int = env.int("OVERLOAD_RETRY_SECONDS", default=5)
 DAILY_SPEAKING_MINUTES: int = env.int("DAILY_SPEAKING_MINUTES", default=30)
 MAX_FRAMES_PER_SECOND: float = env.float("MAX_FRAMES_PER_SECOND", default=100.0)
 MAX_AUDIO_BYTES_PER_SECOND: float = env.float("MAX_AUDIO_BYTES_PER_SECOND", default=64_000.0)

@@ -65,6 +65,7 @@ class CloseCode(enum.IntEnum):
     UNSUPPORTED_DATA = 1003  # the client asked for an audio codec the service does not speak
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013  # this worker is overloaded: a new connection is refused before it costs anything
     SESSION_NOT_FOUND = 4004
     SESSION_ENDED = 4010
     LIMIT_REACHED = 4029
@@ -85,6 +86,7 @@ class ErrorCode(enum.StrEnum):
     AUDIO_UNSUPPORTED = "audio_unsupported"
     HELPER_UNAVAILABLE = "helper_unavailable"
     RATE_LIMITED = "rate_limited"
+    OVERLOADED = "overloaded"
     INTERNAL = "internal"
 
 
@@ -347,6 +349,14 @@ def status_message(state: StatusState, detail: str = "") -> dict[str, Any]:
 
 def error_message(code: ErrorCode, message: str) -> dict[str, Any]:
     return {"type": ServerMessageType.ERROR.value, "code": code.value, "message": message}
+
+
+def overloaded_message(retry_after_seconds: int) -> dict[str, Any]:
+    """Sent before close 1013: the worker is too busy to take a new child; ``retry_after_seconds`` is a hint."""
+    return {
+        **error_message(ErrorCode.OVERLOADED, "The helper is very busy right now. Please try again in a moment."),
+        "retry_after_seconds": retry_after_seconds,
+    }
 
 
 def pong_message() -> dict[str, Any]:

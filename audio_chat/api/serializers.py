@@ -204,14 +204,36 @@ class HistorySerializer(serializers.Serializer[dict[str, Any]]):
     messages = ChatMessageSerializer(many=True)
 
 
+class WorkerLoadSerializer(serializers.Serializer[dict[str, Any]]):
+    pid = serializers.IntegerField()
+    overloaded = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=["event_loop_lag", "connection_cap"]))
+    event_loop_lag_p95_ms = serializers.FloatField(
+        allow_null=True, help_text="how late the worker's event loop ran (95th percentile over 2 s); null before any"
+    )
+    connections = serializers.IntegerField(help_text="WebSockets that showed a token, being opened or open")
+    max_connections = serializers.IntegerField(help_text="MAX_CONNECTIONS_PER_WORKER; 0: no cap")
+
+
+class WorkersLoadSerializer(serializers.Serializer[dict[str, Any]]):
+    accepting = serializers.BooleanField(help_text="some worker on this machine takes a new child")
+    overloaded_workers = serializers.IntegerField()
+    workers = WorkerLoadSerializer(many=True, help_text="every worker on this machine that reported in the last 5 s")
+    error = serializers.CharField(required=False, help_text="the shared cache could not be read: this worker only")
+
+
 class HealthSerializer(serializers.Serializer[dict[str, Any]]):
-    status = serializers.ChoiceField(choices=["ok", "degraded"])
+    status = serializers.ChoiceField(
+        choices=["ok", "degraded", "overloaded"],
+        help_text="ok (200); degraded (503): a dependency failed; overloaded (503): no worker here takes a new child",
+    )
     mode = serializers.ChoiceField(choices=[mode.value for mode in Mode])
     database = serializers.CharField(help_text="ok, or the error")
     channel_layer = serializers.CharField(help_text="ok, or the error")
     offline_engine = serializers.CharField(
         help_text="ok, or why the offline engine cannot answer in time (its workers are gone, a turn was late)"
     )
+    load = WorkersLoadSerializer(help_text="the load of this machine's workers (docs/deployment.md, Back-pressure)")
     upstream = serializers.DictField(help_text="the configured upstream and the Live models found unavailable")
     text_models = serializers.ListField(child=serializers.CharField())
     live_models = serializers.ListField(child=serializers.CharField())

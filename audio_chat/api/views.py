@@ -34,24 +34,30 @@ UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-
 class HealthApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=s.HealthSerializer, summary="Liveness: the database, the channel layer, the upstream")
+    @extend_schema(
+        responses={200: s.HealthSerializer, 503: s.HealthSerializer},
+        summary="Liveness: the database, the channel layer, the upstream, and whether the machine takes new children",
+    )
     def get(self, request: Request) -> Response:
         checks = {
             "database": health.database(),
             "channel_layer": health.channel_layer(),
             "offline_engine": health.offline_engine(),
         }
+        load = health.load()
         healthy = all(value == "ok" for value in checks.values())
+        state = "ok" if healthy and load["accepting"] else "degraded" if not healthy else "overloaded"
         return Response(
             {
-                "status": "ok" if healthy else "degraded",
+                "status": state,
                 "mode": brains.active_mode().value,
                 **checks,
+                "load": load,
                 "upstream": health.upstream(),
                 "text_models": settings.TEXT_MODELS,
                 "live_models": settings.LIVE_MODELS,
             },
-            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+            status=status.HTTP_200_OK if state == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 
 

@@ -16,14 +16,17 @@ from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from django.urls import path
 
+from audio_chat import realtime
 from audio_chat.consumers import AudioChatConsumer
 from audio_chat.models import ChatMessage, ChatSession
 from audio_chat.services import message_create, session_end
 from audio_chat.tokens import issue_client_token
 from config.asgi import application
 from tests.voice.fakes import RecordingEngine
+from voice import protocol
 from voice.codecs import Codec, WireFormats
 from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
+from voice.load import LoadMonitor, LoadSettings
 from voice.protocol import AUDIO_FORMATS, CloseCode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -380,3 +383,97 @@ async def test_the_codecs_asked_for_in_the_url_reach_the_factory() -> None:
     assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
     await ws.disconnect()
     assert factory.wires == [WireFormats(uplink=Codec.PCM, downlink=Codec.OPUS)]
+
+
+# --- Back-pressure: an overloaded worker refuses new children before opening anything for them -------------------
+
+
+def loaded_communicator(
+    load: LoadMonitor, session_id: str, token: str | None, factory: Any = None
+) -> WebsocketCommunicator:
+    consumer = AudioChatConsumer.as_asgi(open_connection=factory or realtime.open_connection, load=load)
+    app = URLRouter([path("ws/audio-chat/<uuid:session_id>/", consumer)])
+    query = "" if token is None else f"?token={token}"
+    return WebsocketCommunicator(app, f"/ws/audio-chat/{session_id}/{query}")
+
+
+def lagging(load: LoadMonitor, seconds: float, *, samples: int = 10) -> None:
+    """The monitor's loop woke ``seconds`` late on each of its last ``samples`` ticks."""
+    for tick in range(samples):
+        load.record(seconds, now=100.0 + tick * 0.05)
+
+
+async def refused_for_load(ws: WebsocketCommunicator) -> dict[str, Any]:
+    connected, _ = await ws.connect()
+    assert connected, "accepted first, so that the close code and its reason reach the client"
+    error = await ws.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert await ws.receive_output(timeout=REPLY_TIMEOUT) == {"type": "websocket.close", "code": 1013}
+    return dict(error)
+
+
+async def test_a_worker_whose_loop_lags_refuses_a_new_child_with_a_retry_hint_and_1013_opening_nothing() -> None:
+    load = LoadMonitor(LoadSettings(retry_after_seconds=7))
+    lagging(load, 0.2)
+    factory = FakeFactory()
+    error = await refused_for_load(loaded_communicator(load, str(uuid.uuid4()), "t", factory))
+    assert error == protocol.overloaded_message(7)
+    assert error["code"] == "overloaded" and error["retry_after_seconds"] == 7
+    assert factory.tokens == [], "no token checked, no slot taken, no engine or upstream opened"
+    assert load.connections == 0
+
+
+async def test_at_the_cap_the_admitted_child_keeps_talking_and_a_new_one_gets_in_once_one_leaves(
+    session, client_token
+) -> None:
+    load = LoadMonitor(LoadSettings(max_connections=1))
+    admitted = loaded_communicator(load, str(session.id), client_token)
+    await admitted.connect()
+    assert (await admitted.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    assert load.report().reasons == ("connection_cap",)
+
+    error = await refused_for_load(loaded_communicator(load, str(session.id), client_token))
+    assert error["code"] == "overloaded"
+
+    await admitted.send_json_to({"type": "text", "content": "How do I open the red door?"})
+    reply = await next_json(admitted)
+    assert reply["type"] == "response" and "key" in reply["content"], "the admitted child is answered as usual"
+    assert await next_json(admitted) == {"type": "turn_complete", "interrupted": False}
+    await admitted.disconnect()
+    assert load.connections == 0 and not load.overloaded
+
+    later = loaded_communicator(load, str(session.id), client_token)
+    await later.connect()
+    first = await later.receive_json_from(timeout=REPLY_TIMEOUT)
+    assert first["type"] == "connection" and first["history_message_count"] == 2
+    await later.disconnect()
+
+
+async def test_a_worker_whose_loop_caught_up_admits_children_again() -> None:
+    load = LoadMonitor(LoadSettings(window_seconds=1.0))
+    lagging(load, 0.2)
+    await refused_for_load(loaded_communicator(load, str(uuid.uuid4()), "t", FakeFactory()))
+    for tick in range(40):  # a second and more of prompt wakes pushes the late ones out of the window
+        load.record(0.001, now=101.0 + tick * 0.05)
+    ws = loaded_communicator(load, str(uuid.uuid4()), "t", FakeFactory())
+    await ws.connect()
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    assert load.connections == 1
+    await ws.disconnect()
+    assert load.connections == 0
+
+
+async def test_a_socket_without_its_token_takes_no_place_and_the_cap_is_asked_again_when_the_token_comes() -> None:
+    load = LoadMonitor(LoadSettings(max_connections=1))
+    waiting = loaded_communicator(load, str(uuid.uuid4()), None, FakeFactory())
+    assert (await waiting.connect())[0]
+    assert load.connections == 0, "a socket that has shown no token cannot fill the worker's places"
+    admitted = loaded_communicator(load, str(uuid.uuid4()), "t", FakeFactory())
+    await admitted.connect()
+    assert (await admitted.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    await waiting.send_json_to({"type": "auth", "token": "t"})
+    assert (await waiting.receive_json_from(timeout=REPLY_TIMEOUT))["code"] == "overloaded"
+    assert await waiting.receive_output(timeout=REPLY_TIMEOUT) == {"type": "websocket.close", "code": 1013}
+    await waiting.disconnect()
+    assert load.connections == 1
+    await admitted.disconnect()
+    assert load.connections == 0

@@ -1,4 +1,5 @@
-"""/api/health/ tells the truth about the offline engine: degraded when its workers are gone or a turn was late."""
+"""/api/health/ tells the truth: degraded when the offline engine's workers are gone or a turn was late, overloaded
+when no worker on the machine takes a new child."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from audio_chat import health
+from audio_chat.load import publish, withdraw
+from voice.load import LoadMonitor, LoadSettings
 from voice.speech.stt import shared_decoder_pool
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +62,62 @@ def test_health_turns_degraded_after_a_turn_that_was_not_transcribed_in_time(fre
     finally:
         pool._failures.clear()
         pool.close()
+
+
+# --- Load: a load balancer stops sending new children once no worker on the machine takes one ------------------
+
+
+@pytest.fixture
+def this_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoadMonitor]:
+    monitor = LoadMonitor(LoadSettings(max_connections=1))
+    monkeypatch.setattr(health, "worker_load", lambda: monitor)
+    cache.clear()
+    yield monitor
+    cache.clear()
+
+
+def other_worker(pid: int, *, overloaded: bool) -> None:
+    monitor = LoadMonitor(LoadSettings(max_connections=1))
+    if overloaded:
+        monitor.connection_opened()
+    publish(monitor.report(), pid=pid)
+
+
+def test_health_reports_this_workers_load(this_worker: LoadMonitor) -> None:
+    response = APIClient().get("/api/health/")
+    assert response.status_code == 200
+    assert response.json()["load"] == {
+        "accepting": True,
+        "overloaded_workers": 0,
+        "workers": [{**this_worker.report().as_dict(), "pid": os.getpid()}],
+    }
+
+
+def test_health_answers_503_overloaded_while_the_only_worker_is_overloaded(this_worker: LoadMonitor) -> None:
+    this_worker.connection_opened()
+    response = APIClient().get("/api/health/")
+    assert response.status_code == 503
+    assert response.json()["status"] == "overloaded"
+    assert response.json()["load"]["accepting"] is False
+    assert response.json()["load"]["workers"][0]["reasons"] == ["connection_cap"]
+    this_worker.connection_closed()
+    assert APIClient().get("/api/health/").status_code == 200, "healthy again once the load drops"
+
+
+def test_while_another_worker_on_the_machine_has_room_the_machine_takes_children(this_worker: LoadMonitor) -> None:
+    this_worker.connection_opened()
+    other_worker(os.getpid() + 100_000, overloaded=False)
+    body = APIClient().get("/api/health/").json()
+    assert body["status"] == "ok"
+    assert (body["load"]["accepting"], body["load"]["overloaded_workers"], len(body["load"]["workers"])) == (True, 1, 2)
+    other_worker(os.getpid() + 100_000, overloaded=True)
+    response = APIClient().get("/api/health/")
+    assert response.status_code == 503 and response.json()["load"]["overloaded_workers"] == 2
+
+
+def test_a_worker_that_stopped_publishing_drops_out_of_the_machine(this_worker: LoadMonitor) -> None:
+    gone = os.getpid() + 100_001
+    other_worker(gone, overloaded=False)
+    assert len(APIClient().get("/api/health/").json()["load"]["workers"]) == 2
+    withdraw(pid=gone)  # as its key expiring would
+    assert [worker["pid"] for worker in APIClient().get("/api/health/").json()["load"]["workers"]] == [os.getpid()]

@@ -216,6 +216,32 @@ async def test_every_close_code_renders_its_sentence(
     assert len({child for child, _ in sentences.values()}) >= 6, "each code says what happened, not one generic line"
 
 
+async def test_a_busy_service_is_tried_again_after_its_hint_and_the_page_says_the_helper_is_busy(
+    browser_for: Any, offline_service: Service, tmp_path: Path
+) -> None:
+    page = await browser_for(quiet_wav(tmp_path))
+    attempts: list[float] = []
+
+    async def busy_once(socket: Any) -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) > 1:
+            socket.send(connection_message())
+            return
+        refusal = {"type": "error", "code": "overloaded", "message": "busy", "retry_after_seconds": 2}
+        socket.send(json.dumps(refusal))
+        await socket.close(code=CloseCode.TRY_AGAIN_LATER, reason="")
+
+    await page.route_web_socket(re.compile(r"/ws/audio-chat/"), busy_once)
+    await page.goto(offline_service.base_url + "/")
+    await page.click("#start")
+    await page.wait_for_function("() => document.querySelector('#status').textContent.includes('very busy')")
+    await page.wait_for_function("() => window.__audioChat && window.__audioChat.connected", timeout=20_000)
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 0.9, "at least half the 2 s the service asked for, not the usual 0.5 s"
+    assert await page.locator("#conversation li.error").count() == 0, "the status line says it; no error bubble"
+    assert not await page.evaluate("window.__audioChat.busy")
+
+
 async def test_a_long_healthy_session_keeps_reconnecting_after_many_drops(
     browser_for: Any, offline_service: Service, tmp_path: Path
 ) -> None:

@@ -49,9 +49,10 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
 
 
 def start_worker(env: dict[str, str], logs: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """One single-process worker on a port of its own (as one machine of several behind a load balancer)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         cwd=ROOT, env=env, stdout=(logs / f"worker-{port}.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     return port, process

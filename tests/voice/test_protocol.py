@@ -108,8 +108,19 @@ def test_server_messages_carry_their_type() -> None:
 
 
 def test_the_spec_lists_every_close_code_of_the_design() -> None:
-    # and 1003: a codec the service does not speak (docs/websocket-protocol.md, "Opus on the wire")
-    assert set(protocol.protocol_spec()["closeCodes"].values()) == {1003, 1009, 1011, 4004, 4010, 4029, 4401, 4403}
+    # and 1003: a codec the service does not speak (docs/websocket-protocol.md, "Opus on the wire"); 1013: the worker
+    # is overloaded (docs/websocket-protocol.md, "Back-pressure")
+    codes = {1003, 1009, 1011, 1013, 4004, 4010, 4029, 4401, 4403}
+    assert set(protocol.protocol_spec()["closeCodes"].values()) == codes
+
+
+def test_the_overloaded_error_carries_a_retry_hint() -> None:
+    assert protocol.overloaded_message(7) == {
+        "type": "error",
+        "code": "overloaded",
+        "message": "The helper is very busy right now. Please try again in a moment.",
+        "retry_after_seconds": 7,
+    }
 
 
 @pytest.mark.parametrize(

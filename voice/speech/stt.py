@@ -53,7 +53,26 @@ _worker_recognizer: WhisperRecognizer | None = None
 
 def _load_in_worker(threads: int) -> None:
     global _worker_recognizer
+    _exit_with_parent()
     _worker_recognizer = WhisperRecognizer(threads=threads)
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the service process that started it is gone, however it went.
+
+    A worker waits on its task queue, whose writing end it holds itself, so it never sees the queue close. A
+    service process that is killed, or a uvicorn worker that ends with ``os._exit`` (no atexit, so no pool
+    shutdown), would otherwise leave its decoders running, about 150 MB each, at every restart.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait_then_exit() -> None:
+        parent.join()  # returns when the parent's end of the sentinel pipe closes: the parent has exited
+        os._exit(0)
+
+    threading.Thread(target=wait_then_exit, name="exit-with-parent", daemon=True).start()
 
 
 def _transcribe_in_worker(pcm: bytes) -> Transcript:

@@ -6,6 +6,9 @@
 //   await client.startMicrophone();      // hands-free; client.setTalking(false/true) for push-to-talk
 //   client.sendText("Where is the key?");
 //
+// A connection refused because the service is too busy (an `overloaded` error, then close 1013) is retried like a
+// dropped one, after the wait the service suggests. `client.busy` is true while that is why it is reconnecting.
+//
 // Events (CustomEvent, data in `detail`): connection, status {state}, caption {speaker, text, final},
 // response {text}, interrupted, turn {interrupted}, error {code, message}, closed {code, final, byUser},
 // microphone {on}.
@@ -17,6 +20,7 @@ import {
   AudioFormats,
   ClientMessageTypes,
   CloseCodes,
+  ErrorCodes,
   ServerMessageTypes,
   StatusStates,
   UplinkFrameMs,
@@ -67,6 +71,11 @@ export class AudioChatClient extends EventTarget {
     };
     this.status = ClientStatus.DISCONNECTED;
     this.failedAttempts = 0; // consecutive connections that dropped before they were healthy
+    this.busyRetryMs = 0; // the service was too busy for a new connection (close 1013): wait about this long
+  }
+
+  get busy() {
+    return this.busyRetryMs > 0;
   }
 
   emit(type, detail = {}) {
@@ -138,6 +147,7 @@ export class AudioChatClient extends EventTarget {
         const message = JSON.parse(event.data);
         if (message.type === ServerMessageTypes.CONNECTION && !opened) {
           opened = true;
+          this.busyRetryMs = 0;
           // Played samples are reported per connection: the player's count goes on across reconnects.
           this.playback = { base: this.stats.player.played || 0, reported: 0, at: 0 };
           this.mode = message.mode;
@@ -164,13 +174,20 @@ export class AudioChatClient extends EventTarget {
           this.failedAttempts = attempt + 1;
           this.stats.reconnects = (this.stats.reconnects || 0) + 1;
           this.setStatus(ClientStatus.RECONNECTING);
-          this.retryTimer = setTimeout(() => this.open(true).catch(() => {}), RETRY_DELAYS_MS[attempt]);
+          this.retryTimer = setTimeout(() => this.open(true).catch(() => {}), this.retryDelay(event.code, attempt));
         } else {
           this.setStatus(ClientStatus.DISCONNECTED);
           this.releaseMicrophone(); // nothing will carry the audio any more
         }
       };
     });
+  }
+
+  // A busy service (1013) names how long to wait: children refused together come back spread over that time,
+  // so they do not all knock again at the same moment.
+  retryDelay(code, attempt) {
+    if (code !== CloseCodes.TRY_AGAIN_LATER || !this.busyRetryMs) return RETRY_DELAYS_MS[attempt];
+    return Math.max(RETRY_DELAYS_MS[attempt], this.busyRetryMs * (0.5 + Math.random()));
   }
 
   handle(message) {
@@ -199,6 +216,7 @@ export class AudioChatClient extends EventTarget {
         if (message.state !== StatusStates.RECONNECTING) this.setStatus(this.idleStatus());
         break;
       case ServerMessageTypes.ERROR:
+        if (message.code === ErrorCodes.OVERLOADED) this.busyRetryMs = 1000 * (message.retry_after_seconds || 0);
         this.emit("error", { code: message.code, message: message.message });
         break;
     }

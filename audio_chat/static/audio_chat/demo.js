@@ -21,6 +21,12 @@ export const CLOSE_MESSAGES = {
     child: "The helper got muddled and stopped. Press Continue to try again.",
     parent: "The service hit an unexpected error and closed the connection (1011). The chat so far is saved.",
   },
+  [CloseCodes.TRY_AGAIN_LATER]: {
+    child: "The helper is very busy right now. Press Continue to try again in a minute.",
+    parent:
+      "The service was at capacity and refused a new connection (close code 1013, Try Again Later); the page " +
+      "retried and gave up. The chat is saved.",
+  },
   [CloseCodes.SESSION_NOT_FOUND]: {
     child: "This chat is gone. Press Start to begin a new one.",
     parent: "The session no longer exists: it was erased or expired (4004).",
@@ -98,6 +104,7 @@ function onClientStatus(state) {
     case ClientStatus.CONNECTING:
       return showStatus(state, "Connecting to the helper…");
     case ClientStatus.RECONNECTING:
+      if (client && client.busy) return showStatus(state, "The helper is very busy. Trying again in a moment…");
       return showStatus(state, "Lost the connection. Trying again…");
     case ClientStatus.HELPER_SPEAKING:
       return showStatus(state, "The helper is speaking…");
@@ -214,6 +221,8 @@ function onError({ code, message }) {
   page.errors.push({ code, message });
   if (REFUSED_MESSAGE_CODES.has(code) && pendingReplies.length) {
     settle(pendingReplies.pop(), `Not sent: ${message}`, "error");
+  } else if (code === ErrorCodes.OVERLOADED) {
+    // The status line says it (the client retries on its own); no bubble per refused attempt.
   } else if (code === ErrorCodes.HELPER_UNAVAILABLE && pendingReplies.length) {
     settle(pendingReplies.shift(), message, "error");
   } else {
@@ -302,6 +311,8 @@ async function begin(session) {
     await current.startMicrophone();
     applyTalkMode();
   } catch (error) {
+    // Closed for good (or stopped) while the microphone was starting: the status says why, and stays.
+    if (current !== client || page.phase === "closed" || page.phase === "stopped") return;
     noMicrophone = true;
     showMicrophone();
     $("talk").hidden = true;

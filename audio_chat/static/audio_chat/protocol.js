@@ -34,6 +34,7 @@ export const CloseCodes = Object.freeze({
   "UNSUPPORTED_DATA": 1003,
   "MESSAGE_TOO_BIG": 1009,
   "INTERNAL_ERROR": 1011,
+  "TRY_AGAIN_LATER": 1013,
   "SESSION_NOT_FOUND": 4004,
   "SESSION_ENDED": 4010,
   "LIMIT_REACHED": 4029,
@@ -54,6 +55,7 @@ export const ErrorCodes = Object.freeze({
   "AUDIO_UNSUPPORTED": "audio_unsupported",
   "HELPER_UNAVAILABLE": "helper_unavailable",
   "RATE_LIMITED": "rate_limited",
+  "OVERLOADED": "overloaded",
   "INTERNAL": "internal"
 });
 

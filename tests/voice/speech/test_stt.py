@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from tests.speech import spoken_question, word_similarity
 from voice.speech.stt import DecoderPool, StreamingTranscriber, transcribe
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +77,25 @@ async def test_a_killed_worker_is_replaced_and_the_failure_remembered() -> None:
         assert decoders.probe() == "ok"
     finally:
         decoders.close()
+
+
+def test_decoders_end_with_the_process_that_started_them_even_when_it_is_killed() -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", "from voice.speech.stt import DecoderPool; import sys, time; pool = DecoderPool(1); "
+         "pool.start(); print(*pool.worker_pids(), flush=True); time.sleep(120)"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert owner.stdout is not None
+        decoders = [psutil.Process(int(pid)) for pid in owner.stdout.readline().split()]
+        assert decoders and all(decoder.is_running() for decoder in decoders)
+    finally:
+        owner.kill()  # as a uvicorn worker SIGKILLed, or one ending with os._exit: no pool shutdown runs
+        owner.wait()
+    _, alive = psutil.wait_procs(decoders, timeout=10)
+    for decoder in alive:
+        decoder.kill()
+    assert not alive, "an orphaned decoder would keep about 150 MB at every worker restart"
 
 
 def test_a_pool_needs_a_worker() -> None:
