@@ -602,6 +602,7 @@ async def measure(
                         reply_starts.append(downlink[-1])
                 else:
                     lost_down += 1
+    admitted = sum(1 for run in runs if not run.refused)  # a refused client streams nothing
     streamed = sum(run.sent[-1] - run.sent[0] for run in runs if len(run.sent) > 1)
     upstream_connections = [connection for connections in connections_of.values() for connection in connections]
     upstream_seconds = sum(connection.get("seconds", 0.0) for connection in upstream_connections)
@@ -622,9 +623,11 @@ async def measure(
         reply_start_ms=reply_starts,
         ready_ms=[(r.ready_at - r.opened_at) * 1000 for r in runs if r.ready_at is not None],
         first_audio_ms=first_audio,
-        cpu_ms_per_session_second=(cpu_after - cpu_before) * 1000 / (clients * elapsed) if server_process else None,
-        rss_kib_per_session=(float(np.median(window_rss)) * 1024 - baseline_rss / 1024) / clients
-        if server_process and window_rss
+        cpu_ms_per_session_second=(cpu_after - cpu_before) * 1000 / (admitted * elapsed)
+        if server_process and admitted
+        else None,
+        rss_kib_per_session=(float(np.median(window_rss)) * 1024 - baseline_rss / 1024) / admitted
+        if server_process and window_rss and admitted
         else None,
         emulator_cpu_percent=(emulator_after - emulator_before) / elapsed * 100,
         generator_cpu_percent=(me_after - me_before) / elapsed * 100,
