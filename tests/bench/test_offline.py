@@ -18,6 +18,12 @@ def test_the_benchmarks_run_blas_single_threaded_like_the_service() -> None:
         "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], env=environment, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", probe],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     assert done.stdout.strip() == "1"
