@@ -299,7 +299,25 @@ class NeuralVoice:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._model_path = model_path
+        self._ahead_session: Any = None
+        self._ahead_lock = threading.Lock()
         self.name = f"neural:{model_path.stem}"
+
+    def _session_for_ahead(self) -> Any:
+        # Speech made ahead runs on the calling (low-priority) thread alone: onnxruntime's own pool threads
+        # would run at normal priority. A second session of the model (about its size in memory), made once.
+        with self._ahead_lock:
+            if self._ahead_session is None:
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                self._ahead_session = onnxruntime.InferenceSession(
+                    str(self._model_path), options, providers=["CPUExecutionProvider"]
+                )
+            return self._ahead_session
 
     def phoneme_ids(self, phonemes: str) -> list[int]:
         ids = self._ids["^"] + self._ids["_"]
@@ -308,9 +326,10 @@ class NeuralVoice:
                 ids += self._ids[symbol] + self._ids["_"]
         return ids + self._ids["$"]
 
-    def _infer(self, ids: list[int]) -> bytes:
+    def _infer(self, ids: list[int], *, ahead: bool = False) -> bytes:
         tokens = np.array([ids], dtype=np.int64)
-        audio = self._session.run(
+        session = self._session_for_ahead() if ahead else self._session
+        audio = session.run(
             None,
             {"input": tokens, "input_lengths": np.array([tokens.shape[1]], dtype=np.int64), "scales": self._scales},
         )[0]
@@ -338,7 +357,8 @@ class NeuralVoice:
         phonemes = " ".join(
             _LANGUAGE_SWITCH.sub("", line) + punct for line, (_, punct) in zip(ipa, clauses, strict=True)
         )
-        return await (run_background if ahead else run_cpu)(self._infer, self.phoneme_ids(phonemes))
+        ids = self.phoneme_ids(phonemes)
+        return await (run_background(self._infer, ids, ahead=True) if ahead else run_cpu(self._infer, ids))
 
 
 class EspeakVoice:

@@ -128,3 +128,14 @@ async def test_the_espeak_voice_makes_sentences_ahead_too(monkeypatch: pytest.Mo
     assert await voice.prepare(["Well done."]) == 1
     monkeypatch.setattr(tts, "_espeak_wav", lambda *_: (_ for _ in ()).throw(AssertionError("synthesised")))
     assert [s.text async for s in voice.synthesize("Well done.")] == ["Well done."]
+
+
+async def test_a_sentence_made_ahead_on_one_low_priority_thread_sounds_as_one_made_on_demand() -> None:
+    files = tts.joe_voice_files()
+    assert files is not None
+    on_demand = tts.NeuralVoice(*files, deterministic=True, cached_sentences=0)
+    ahead = tts.NeuralVoice(*files, deterministic=True, cached_sentences=0)
+    assert await ahead.prepare(["Look under the rug."]) == 1
+    assert ahead._session_for_ahead().get_session_options().intra_op_num_threads == 1
+    made_ahead = [s.pcm async for s in ahead.synthesize("Look under the rug.")]
+    assert made_ahead == [s.pcm async for s in on_demand.synthesize("Look under the rug.")]
