@@ -17,6 +17,7 @@ from audio_chat.models import ChatSession
 from audio_chat.services import DjangoConversationStore, conversation_context
 from voice import codecs, metrics, protocol
 from voice.archive import UplinkArchive
+from voice.brains.offline import authored_replies
 from voice.connection import ChatConnection, ClientLink, ConnectionRefused, OpenedChat
 from voice.context import Mode
 from voice.conversation import Conversation
@@ -72,6 +73,7 @@ def open_conversation(session: ChatSession) -> tuple[Conversation, DjangoConvers
 
 
 def spoken_chat(conversation: Conversation, *, send_json: SendJson, send_audio: SendAudio) -> SpokenChat:
+    offline = conversation.brain.mode is Mode.OFFLINE  # Gemini's replies cannot be known ahead
     return SpokenChat(
         conversation=conversation,
         send_json=send_json,
@@ -80,6 +82,7 @@ def spoken_chat(conversation: Conversation, *, send_json: SendJson, send_audio: 
         voice=offline_voice(),
         vad=vad_settings(),
         lead_seconds=settings.REPLY_LEAD_SECONDS,
+        say_ahead=authored_replies(conversation.context.level) if offline else (),
     )
 
 

@@ -33,8 +33,8 @@ def test_the_capacity_and_overload_runs_report_what_happened(postgres_and_redis:
     for workers in ("1 worker", "2 workers"):
         row = next(line for line in capacity.splitlines() if line.startswith(f"| 2 | {workers} |"))
         lost, failures = (int(cell) for cell in row.strip(" |").split("|")[-2:])
-        assert (lost, failures) == (0, 0), row
+        assert (lost, failures) == (0, 0), f"{row}\n{result.stderr[-2000:]}"
     overload = report.split("### Offered more children")[1].split("###")[0]
     row = next(line for line in overload.splitlines() if re.match(r"\| 4 \|", line))
     offered, admitted, refused, failures = (int(cell) for cell in row.strip(" |").split("|")[:4])
-    assert (offered, admitted, refused, failures) == (4, 2, 2, 0), row
+    assert (offered, admitted, refused, failures) == (4, 2, 2, 0), f"{row}\n{result.stderr[-2000:]}"

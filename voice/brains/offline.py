@@ -191,6 +191,18 @@ _TO_THE_CHILD = (
 )
 
 
+def authored_replies(level: LevelContext) -> list[str]:
+    """What this tutor may say on the level that is known before the child speaks, likeliest first: every
+    step of every hint, the level's goal, and the tutor's own phrases. A reply is made of these sentences (a
+    wrong answer's "Good try! Not quite yet." and a hint step, say), so speech made ahead covers it."""
+    firsts = [hint.steps[0] for hint in level.hints if hint.steps]
+    later = [step for hint in level.hints for step in hint.steps[1:]]
+    own = [GREETING, DIDNT_CATCH, WRONG_ANSWER, *RIGHT_ANSWER, CELEBRATION, THANKS, ONCE_MORE, NO_MORE_HINTS]
+    description = [LOOK_TOGETHER, WHAT_DO_YOU_SEE, *DESCRIPTION_STEPS] if not level.hints else []
+    rest = [BACK_TO_THE_GAME, goal_of(level), "Which part is tricky?", CANNOT_LOOK]
+    return list(dict.fromkeys(text for text in (*firsts, *description, *own, *later, *rest) if text))
+
+
 def goal_of(level: LevelContext) -> str:
     """The level's goal read back to the child from its description ("In this level, you need to …").
 

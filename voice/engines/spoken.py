@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voice import metrics, protocol
@@ -60,7 +61,10 @@ class SpokenChat:
         voice: SpeechSynthesizer | None,
         vad: VadSettings = DEFAULT_VAD,
         lead_seconds: float = 0.3,
+        say_ahead: Sequence[str] = (),
     ) -> None:
+        """``say_ahead``: replies known before the child speaks (a level's authored hints), synthesised while
+        the chat is open, at a low priority, so that saying them later needs no synthesis."""
         self._conversation = conversation
         self._send_json = send_json
         self._send_audio = send_audio
@@ -68,6 +72,7 @@ class SpokenChat:
         self._voice = voice
         self._vad = vad
         self._lead_seconds = lead_seconds
+        self._say_ahead = tuple(say_ahead)
         self._audio_in: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=MAX_QUEUED_AUDIO_FRAMES)
         # (words, spoken, already stored)
         self._turns: asyncio.Queue[tuple[str, bool, bool]] = asyncio.Queue(maxsize=MAX_QUEUED_TURNS)
@@ -91,7 +96,20 @@ class SpokenChat:
         async with asyncio.TaskGroup() as tasks:
             listening = tasks.create_task(self._listen(), name=f"listen:{session}")
             answering = tasks.create_task(self._answer_turns(), name=f"answer:{session}")
+            if self._voice is not None and self._say_ahead:  # done once, in the background; then it ends
+                preparing = tasks.create_task(self._prepare_speech(self._voice), name=f"say-ahead:{session}")
+                del preparing
             del listening, answering  # the group owns them: they end with it
+
+    async def _prepare_speech(self, voice: SpeechSynthesizer) -> None:
+        started = time.monotonic()
+        try:
+            made = await voice.prepare(self._say_ahead)
+        except SpeechUnavailable as error:  # the replies are synthesised when said instead
+            logger.warning("Speech made ahead failed: %s", str(error))
+            return
+        if made:
+            logger.info("Synthesised %d sentences ahead in %.1f s", made, time.monotonic() - started)
 
     async def close(self) -> None:
         if self._closed:

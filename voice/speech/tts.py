@@ -20,7 +20,7 @@ import threading
 import time
 import unicodedata
 import wave
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,12 +30,13 @@ import numpy.typing as npt
 
 from voice.audio import float_to_pcm16, pcm16_to_float, resample
 from voice.audio_format import OUTPUT_RATE_HZ
-from voice.speech.workers import run_cpu
+from voice.speech.workers import run_background, run_cpu
 
 ESPEAK_TIMEOUT_SECONDS = 10.0
 PEAK_LEVEL = 0.85
 ESPEAK_WORDS_PER_MINUTE = 165
 DEFAULT_CACHED_SENTENCES = 256  # about 100 KB of audio each
+DEFAULT_KEPT_SENTENCES = 1024  # prepared ahead (a level's hints): about 30 levels' worth, 100 MB at most
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _CLAUSE = re.compile(r"([^,;:.!?]+)([,;:.!?]*)")
 _LANGUAGE_SWITCH = re.compile(r"\([a-z-]+\)")
@@ -57,6 +58,11 @@ class SpeechSynthesizer(Protocol):
 
     def synthesize(self, text: str) -> AsyncIterator[SpokenSentence]:
         """The text spoken sentence by sentence, each as soon as it is ready."""
+        ...
+
+    async def prepare(self, texts: Sequence[str]) -> int:
+        """Speak these texts ahead of time, at a low CPU priority, and keep their sentences' audio for when
+        they are said; returns how many sentences were synthesised (those already kept are skipped)."""
         ...
 
 
@@ -159,10 +165,10 @@ def shared_phonemizer(voice: str) -> EspeakPhonemizer:
     return EspeakPhonemizer(voice)
 
 
-async def phonemize(clauses: Sequence[str], voice: str) -> list[str]:
-    """IPA for each clause, from the process-wide espeak-ng of that voice."""
+async def phonemize(clauses: Sequence[str], voice: str, *, ahead: bool = False) -> list[str]:
+    """IPA for each clause, from the process-wide espeak-ng of that voice (``ahead``: at a low priority)."""
     try:
-        return await run_cpu(shared_phonemizer(voice).phonemize, clauses)
+        return await (run_background if ahead else run_cpu)(shared_phonemizer(voice).phonemize, clauses)
     except OSError as error:
         raise SpeechUnavailable(f"espeak-ng could not run: {error}") from None
 
@@ -187,28 +193,73 @@ def _espeak_wav(arguments: Sequence[str], text: str) -> bytes:
 
 
 class SentenceCache:
-    """The most recently spoken sentences' audio: authored hints and greetings come back often."""
+    """Sentences' audio: the most recently spoken, and those prepared ahead of time (a level's authored hints),
+    which are kept apart so that other talk cannot push them out."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, kept: int = DEFAULT_KEPT_SENTENCES) -> None:
         self.size = size
+        self.kept_size = kept
         self._audio: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._kept: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, sentence: str) -> bytes | None:
         with self._lock:
-            pcm = self._audio.get(sentence)
-            if pcm is not None:
-                self._audio.move_to_end(sentence)
-            return pcm
+            for store in (self._kept, self._audio):
+                pcm = store.get(sentence)
+                if pcm is not None:
+                    store.move_to_end(sentence)
+                    return pcm
+            return None
 
     def put(self, sentence: str, pcm: bytes) -> None:
-        if self.size <= 0:
-            return
         with self._lock:
-            self._audio[sentence] = pcm
-            self._audio.move_to_end(sentence)
-            while len(self._audio) > self.size:
-                self._audio.popitem(last=False)
+            self._store(self._audio, self.size, sentence, pcm)
+
+    def keep(self, sentence: str, pcm: bytes) -> None:
+        with self._lock:
+            self._audio.pop(sentence, None)
+            self._store(self._kept, self.kept_size, sentence, pcm)
+
+    def is_kept(self, sentence: str) -> bool:
+        with self._lock:
+            return sentence in self._kept
+
+    @staticmethod
+    def _store(store: collections.OrderedDict[str, bytes], size: int, sentence: str, pcm: bytes) -> None:
+        if size <= 0:
+            return
+        store[sentence] = pcm
+        store.move_to_end(sentence)
+        while len(store) > size:
+            store.popitem(last=False)
+
+
+class _Preparation:
+    """Speaks sentences ahead of time into a voice's cache, once per process: connections to the same level
+    share the work, and a sentence already kept or being prepared is skipped."""
+
+    def __init__(self, cache: SentenceCache) -> None:
+        self._cache = cache
+        self._in_hand: set[str] = set()
+
+    async def prepare(self, texts: Sequence[str], render: Callable[[str], Awaitable[bytes | None]]) -> int:
+        made = 0
+        for text in texts:
+            for sentence in split_sentences(text):
+                if sentence in self._in_hand or self._cache.is_kept(sentence):
+                    continue
+                self._in_hand.add(sentence)
+                try:
+                    pcm = self._cache.get(sentence)
+                    if pcm is None:
+                        pcm = await render(sentence)
+                        made += 1
+                    if pcm is not None:
+                        self._cache.keep(sentence, pcm)
+                finally:
+                    self._in_hand.discard(sentence)
+        return made
 
 
 def _level(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -231,6 +282,7 @@ class NeuralVoice:
         import onnxruntime
 
         self.cache = SentenceCache(cached_sentences)
+        self._preparation = _Preparation(self.cache)
 
         self._config: dict[str, Any] = json.loads(config_path.read_text())
         self._ids: dict[str, list[int]] = self._config["phoneme_id_map"]
@@ -247,7 +299,25 @@ class NeuralVoice:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._model_path = model_path
+        self._ahead_session: Any = None
+        self._ahead_lock = threading.Lock()
         self.name = f"neural:{model_path.stem}"
+
+    def _session_for_ahead(self) -> Any:
+        # Speech made ahead runs on the calling (low-priority) thread alone: onnxruntime's own pool threads
+        # would run at normal priority. A second session of the model (about its size in memory), made once.
+        with self._ahead_lock:
+            if self._ahead_session is None:
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                self._ahead_session = onnxruntime.InferenceSession(
+                    str(self._model_path), options, providers=["CPUExecutionProvider"]
+                )
+            return self._ahead_session
 
     def phoneme_ids(self, phonemes: str) -> list[int]:
         ids = self._ids["^"] + self._ids["_"]
@@ -256,9 +326,10 @@ class NeuralVoice:
                 ids += self._ids[symbol] + self._ids["_"]
         return ids + self._ids["$"]
 
-    def _infer(self, ids: list[int]) -> bytes:
+    def _infer(self, ids: list[int], *, ahead: bool = False) -> bytes:
         tokens = np.array([ids], dtype=np.int64)
-        audio = self._session.run(
+        session = self._session_for_ahead() if ahead else self._session
+        audio = session.run(
             None,
             {"input": tokens, "input_lengths": np.array([tokens.shape[1]], dtype=np.int64), "scales": self._scales},
         )[0]
@@ -268,19 +339,26 @@ class NeuralVoice:
     async def synthesize(self, text: str) -> AsyncIterator[SpokenSentence]:
         for sentence in split_sentences(text):
             cached = self.cache.get(sentence)
-            if cached is not None:
-                yield SpokenSentence(sentence, cached)
-                continue
-            clauses = split_clauses(sentence)
-            if not clauses:
-                continue
-            ipa = await phonemize([words for words, _ in clauses], self._espeak_voice)
-            phonemes = " ".join(
-                _LANGUAGE_SWITCH.sub("", line) + punct for line, (_, punct) in zip(ipa, clauses, strict=True)
-            )
-            pcm = await run_cpu(self._infer, self.phoneme_ids(phonemes))
-            self.cache.put(sentence, pcm)
-            yield SpokenSentence(sentence, pcm)
+            if cached is None:
+                cached = await self._render(sentence, ahead=False)
+                if cached is None:
+                    continue
+                self.cache.put(sentence, cached)
+            yield SpokenSentence(sentence, cached)
+
+    async def prepare(self, texts: Sequence[str]) -> int:
+        return await self._preparation.prepare(texts, functools.partial(self._render, ahead=True))
+
+    async def _render(self, sentence: str, *, ahead: bool) -> bytes | None:
+        clauses = split_clauses(sentence)
+        if not clauses:
+            return None
+        ipa = await phonemize([words for words, _ in clauses], self._espeak_voice, ahead=ahead)
+        phonemes = " ".join(
+            _LANGUAGE_SWITCH.sub("", line) + punct for line, (_, punct) in zip(ipa, clauses, strict=True)
+        )
+        ids = self.phoneme_ids(phonemes)
+        return await (run_background(self._infer, ids, ahead=True) if ahead else run_cpu(self._infer, ids))
 
 
 class EspeakVoice:
@@ -291,6 +369,7 @@ class EspeakVoice:
     ) -> None:
         espeak_program()
         self.cache = SentenceCache(cached_sentences)
+        self._preparation = _Preparation(self.cache)
         self._voice = voice
         self._words_per_minute = int(ESPEAK_WORDS_PER_MINUTE * speaking_rate)
         self.name = f"espeak-ng:{voice}"
@@ -302,6 +381,12 @@ class EspeakVoice:
                 cached = await run_cpu(self._render, sentence)
                 self.cache.put(sentence, cached)
             yield SpokenSentence(sentence, cached)
+
+    async def prepare(self, texts: Sequence[str]) -> int:
+        async def render(sentence: str) -> bytes:
+            return await run_background(self._render, sentence)
+
+        return await self._preparation.prepare(texts, render)
 
     def _render(self, sentence: str) -> bytes:
         wav = _espeak_wav(["-v", self._voice, "-s", str(self._words_per_minute), "--stdout"], sentence)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,13 +158,28 @@ class WhisperRecognizer:
         return int(token)
 
     def transcribe(self, pcm: bytes) -> Transcript:
-        samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float32) / 32768.0
-        if samples.size == 0:
-            return Transcript("", 1.0, 0.0)
-        features = log_mel(samples, window_frames(samples.size))
-        result = self._model.generate(
-            self._ctranslate2.StorageView.from_array(features[None]),
-            [self._prompt],
+        return self.transcribe_batch([pcm])[0]
+
+    def transcribe_batch(self, utterances: Sequence[bytes]) -> list[Transcript]:
+        """Each utterance's transcript, decoded together in one call (in order).
+
+        Every utterance gets the window the longest one needs: a longer window is only more silence after the
+        speech, which changes nothing measurable (see the docs), and one shape makes one batch. On CPU a batch
+        of four costs about 0.7 times four decodes one after the other.
+        """
+        samples = [
+            np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float32) / 32768.0
+            for pcm in utterances
+        ]
+        spoken = [number for number, audio in enumerate(samples) if audio.size]
+        transcripts = [Transcript("", 1.0, 0.0) for _ in samples]
+        if not spoken:
+            return transcripts
+        frames = window_frames(max(samples[number].size for number in spoken))
+        features = np.stack([log_mel(samples[number], frames) for number in spoken])
+        results = self._model.generate(
+            self._ctranslate2.StorageView.from_array(features),
+            [self._prompt] * len(spoken),
             beam_size=1,
             max_length=MAX_NEW_TOKENS,
             return_scores=True,
@@ -171,8 +187,10 @@ class WhisperRecognizer:
             suppress_blank=True,
             repetition_penalty=1.1,
             no_repeat_ngram_size=4,
-        )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self._end_token]
-        text = self._tokenizer.decode(tokens).strip()
-        average = float(result.scores[0]) if result.scores else 0.0  # already per token (length_penalty=1)
-        return Transcript(text, float(result.no_speech_prob), average)
+        )
+        for number, result in zip(spoken, results, strict=True):
+            tokens = [t for t in result.sequences_ids[0] if t < self._end_token]
+            text = self._tokenizer.decode(tokens).strip()
+            average = float(result.scores[0]) if result.scores else 0.0  # already per token (length_penalty=1)
+            transcripts[number] = Transcript(text, float(result.no_speech_prob), average)
+        return transcripts

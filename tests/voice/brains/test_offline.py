@@ -20,10 +20,12 @@ from voice.brains.offline import (
     WHAT_DO_YOU_SEE,
     WRONG_ANSWER,
     OfflineHintBrain,
+    authored_replies,
     goal_of,
 )
 from voice.context import ConversationContext, Hint, LevelContext, Mode, Speaker, Turn
 from voice.manners import check_reply
+from voice.speech.tts import split_sentences
 
 CATALOG = json.loads((Path(__file__).parents[3] / "audio_chat" / "fixtures" / "demo_levels.json").read_text())
 
@@ -222,3 +224,13 @@ def test_no_demo_hint_step_gives_the_answer(slug: str) -> None:
     for hint in context.level.hints:
         for step in hint.steps:
             assert check_reply(step, context.level.answers) == [], step
+
+
+@pytest.mark.parametrize("context", [CASTLE, GARDEN, WITHOUT_HINTS], ids=["castle", "garden", "no-hints"])
+async def test_every_sentence_the_tutor_says_is_among_its_authored_replies(context: ConversationContext) -> None:
+    # Speech made ahead from authored_replies then covers whole replies, sentence by sentence.
+    known = {sentence for text in authored_replies(context.level) for sentence in split_sentences(text)}
+    said = ("hello", "how do I get in", "is it 8?", "is it 8?", "I don't get it", "I still don't get it", "thanks")
+    replies = await ask(context, *said, "do you like pizza?", "I did it!", "um", "I'm stuck", "I'm stuck")
+    for reply in replies:
+        assert set(split_sentences(reply)) <= known, reply

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from tests.speech import spoken_question, word_similarity
-from voice.speech.stt import DecoderPool, StreamingTranscriber, transcribe
+from voice.speech.stt import CAPTION_NICENESS, DecoderPool, StreamingTranscriber, transcribe
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -117,3 +117,88 @@ async def test_quiet_after_speech_starts_the_final_decode_early_and_speech_cance
     await asyncio.wait_for(asyncio.shield(transcriber._early_final), 20)  # type: ignore[arg-type]
     assert transcriber.looks_finished(), "a complete, punctuated sentence ends the turn early"
     assert "key" in (await transcriber.finish()).lower()
+
+
+async def test_a_final_waiting_for_a_worker_keeps_partials_from_starting_and_goes_first() -> None:
+    decoders = DecoderPool(1, caption_workers=1)
+    try:
+        decoders.start()
+        long_question = await spoken_question("How do I open the red door?", lead_seconds=0.2, tail_seconds=0.3)
+        short_question = await spoken_question("Where is the key?", lead_seconds=0.2, tail_seconds=0.3)
+        running = decoders.submit_final(long_question)  # takes the only final worker
+        waiting = decoders.submit_final(short_question)
+        assert decoders.waiting_finals() == 1
+        assert decoders.try_partial(short_question) is None, "no caption while a final transcript waits"
+        assert "door" in running.result(20).text.lower()
+        assert "key" in waiting.result(20).text.lower()
+        caption = decoders.try_partial(short_question)
+        assert caption is not None, "with nothing waiting, an idle caption worker takes the partial"
+        assert decoders.try_partial(short_question) is None, "a busy caption worker means the caption is skipped"
+        assert "key" in caption.result(20).text.lower()
+    finally:
+        decoders.close()
+
+
+async def test_partial_captions_run_at_a_lower_cpu_priority_than_final_transcripts() -> None:
+    decoders = DecoderPool(1, caption_workers=1)
+    try:
+        decoders.start()
+        (final_worker,) = decoders._finals_workers.pids()
+        (caption_worker,) = decoders._caption_workers.pids()
+        final_niceness = os.getpriority(os.PRIO_PROCESS, final_worker)
+        assert os.getpriority(os.PRIO_PROCESS, caption_worker) == final_niceness + CAPTION_NICENESS
+    finally:
+        decoders.close()
+
+
+async def test_finals_that_wait_together_are_decoded_in_one_batch_each_with_its_own_transcript() -> None:
+    questions = {
+        "door": "How do I open the red door?",
+        "key": "Where is the key?",
+        "bunny": "How do I make the bunny jump?",
+        "stuck": "I am stuck.",
+    }
+    audio = [
+        await spoken_question(q, lead_seconds=0.2, tail_seconds=0.3, seed=i) for i, q in enumerate(questions.values())
+    ]
+    decoders = DecoderPool(1, caption_workers=0)
+    try:
+        decoders.start()
+        decoders.batch_sizes.clear()
+        # The first takes the idle worker alone; the other three wait for it, then go together.
+        heard = await asyncio.gather(*(decoders.transcribe(pcm) for pcm in audio))
+        assert decoders.batch_sizes == {1: 1, 3: 1}
+        for keyword, transcript in zip(questions, heard, strict=True):
+            words = transcript.text.lower()
+            assert keyword in words and not any(other in words for other in questions if other != keyword), heard
+    finally:
+        decoders.close()
+
+
+async def test_a_final_withdrawn_while_it_waits_is_never_decoded() -> None:
+    decoders = DecoderPool(1, caption_workers=0)
+    try:
+        decoders.start()
+        decoders.batch_sizes.clear()
+        pcm = await spoken_question("Where is the key?", lead_seconds=0.2, tail_seconds=0.3)
+        running = decoders.submit_final(pcm)
+        withdrawn = decoders.submit_final(pcm)
+        kept = decoders.submit_final(pcm)
+        assert withdrawn.cancel()
+        running.result(20)
+        assert "key" in kept.result(20).text.lower()
+        assert decoders.batch_sizes == {1: 2}, "the withdrawn one was not decoded alongside the other"
+    finally:
+        decoders.close()
+
+
+async def test_many_streams_asking_for_captions_at_once_never_overbook_the_caption_worker(pool: DecoderPool) -> None:
+    pcm = await spoken_question("Where is the key?", lead_seconds=0.2, tail_seconds=0.0)
+    transcribers = [StreamingTranscriber(pool, partial_every_seconds=0.2) for _ in range(6)]
+    for transcriber in transcribers:
+        await transcriber.start()
+        await transcriber.feed(pcm[:16000])  # 0.5 s: a partial is due for every one of them
+    started = [t for t in transcribers if t._partial_task is not None]
+    assert len(started) == 1, "one caption worker: one partial, the others skipped"
+    for transcriber in transcribers:
+        await transcriber.abandon()

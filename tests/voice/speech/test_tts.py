@@ -86,7 +86,7 @@ async def test_a_sentence_said_before_comes_from_the_cache_without_synthesis(mon
     voice = tts.NeuralVoice(*files, deterministic=True, cached_sentences=2)
     first = [s.pcm async for s in voice.synthesize("Look under the rug.")]
 
-    async def no_phonemes(clauses: object, voice: str) -> list[str]:
+    async def no_phonemes(clauses: object, voice: str, **_: object) -> list[str]:
         raise AssertionError("synthesised again")
 
     monkeypatch.setattr(tts, "phonemize", no_phonemes)
@@ -102,3 +102,40 @@ def test_the_sentence_cache_forgets_the_least_recently_used() -> None:
     assert cache.get("a") == b"1"
     cache.put("c", b"3")
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"1", None, b"3")
+
+
+async def test_sentences_made_ahead_are_said_without_synthesis_however_much_else_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = tts.joe_voice_files()
+    assert files is not None
+    voice = tts.NeuralVoice(*files, deterministic=True, cached_sentences=1)
+    assert await voice.prepare(["Look under the rug. You can do it!", "You can do it!"]) == 2
+    assert await voice.prepare(["Look under the rug."]) == 0, "kept sentences are not made again"
+    [s async for s in voice.synthesize("Something else. And another thing.")]  # fills the recent cache twice
+
+    async def no_phonemes(clauses: object, voice: str, **_: object) -> list[str]:
+        raise AssertionError("synthesised on the way out")
+
+    monkeypatch.setattr(tts, "phonemize", no_phonemes)
+    spoken = [s async for s in voice.synthesize("Look under the rug. You can do it!")]
+    assert [s.text for s in spoken] == ["Look under the rug.", "You can do it!"]
+    assert all(rms(s.pcm) > 0.05 for s in spoken)
+
+
+async def test_the_espeak_voice_makes_sentences_ahead_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    voice = tts.EspeakVoice(cached_sentences=0)
+    assert await voice.prepare(["Well done."]) == 1
+    monkeypatch.setattr(tts, "_espeak_wav", lambda *_: (_ for _ in ()).throw(AssertionError("synthesised")))
+    assert [s.text async for s in voice.synthesize("Well done.")] == ["Well done."]
+
+
+async def test_a_sentence_made_ahead_on_one_low_priority_thread_sounds_as_one_made_on_demand() -> None:
+    files = tts.joe_voice_files()
+    assert files is not None
+    on_demand = tts.NeuralVoice(*files, deterministic=True, cached_sentences=0)
+    ahead = tts.NeuralVoice(*files, deterministic=True, cached_sentences=0)
+    assert await ahead.prepare(["Look under the rug."]) == 1
+    assert ahead._session_for_ahead().get_session_options().intra_op_num_threads == 1
+    made_ahead = [s.pcm async for s in ahead.synthesize("Look under the rug.")]
+    assert made_ahead == [s.pcm async for s in on_demand.synthesize("Look under the rug.")]

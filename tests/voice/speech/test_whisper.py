@@ -50,3 +50,14 @@ def test_whisper_hears_child_like_voices_that_pocketsphinx_does_not() -> None:
     sphinx = [(clip.text, sphinx_transcribe(clip.pcm)) for clip in clips]
     assert word_error_rate(heard) <= WORD_ERROR_BOUND, heard
     assert word_error_rate(sphinx) > WORD_ERROR_BOUND, "the set is too easy to tell the recognisers apart"
+
+
+def test_a_batch_hears_each_utterance_as_it_is_heard_alone_and_silence_as_nothing() -> None:
+    clips = child_test_set((*PHRASES, "Help me."), TEST_VOICES[:1])[::2]  # the quiet room; windows differ
+    recognizer = whisper.WhisperRecognizer()
+    alone = [recognizer.transcribe(clip.pcm).text for clip in clips]
+    together = recognizer.transcribe_batch([clips[0].pcm, b"", *(clip.pcm for clip in clips[1:])])
+    assert together[1] == whisper.Transcript("", 1.0, 0.0)
+    assert [t.text for t in (together[0], *together[2:])] == alone
+    assert len(set(alone)) == len(alone)
+    assert len({whisper.window_frames(len(clip.pcm) // 2) for clip in clips}) > 1, "the batch mixes window sizes"
