@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -404,6 +405,10 @@ class LiveUpstream:
         self._session = session
         self._stack = exit_stack
         self.model = model
+        # The audio send in progress: when it began, and the task that waits on it (see send_audio).
+        self._audio_send_began: float | None = None
+        self._audio_sender: asyncio.Task[Any] | None = None
+        self._audio_send_expired = False
 
     @classmethod
     async def open(
@@ -432,7 +437,34 @@ class LiveUpstream:
             raise _upstream_error(error) from error
 
     async def send_audio(self, pcm: bytes) -> None:
-        await self._send(self._session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=INPUT_MIME_TYPE)))
+        """One frame up. Its time limit is kept by :meth:`expire_stalled_send`, which the connection calls at least
+        every few hundred milliseconds: an ``asyncio.timeout`` per 20 ms frame cost a twentieth of the relay's CPU.
+
+        Raises:
+            UpstreamError: the send failed, or took longer than ``SEND_TIMEOUT_SECONDS``.
+        """
+        sender = self._audio_sender = asyncio.current_task()
+        self._audio_send_began = time.monotonic()
+        try:
+            await self._session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=INPUT_MIME_TYPE))
+        except asyncio.CancelledError:
+            if self._audio_send_expired and sender is not None and sender.uncancel() == 0:
+                raise UpstreamError(1006, "sending audio timed out") from None
+            raise
+        except _SDK_FAILURES as error:
+            raise _upstream_error(error) from error
+        finally:
+            self._audio_send_began = None
+
+    def expire_stalled_send(self, now: float) -> bool:
+        """Cancel an audio send that has waited longer than ``SEND_TIMEOUT_SECONDS`` (the upstream stopped taking
+        input); it then raises ``UpstreamError``. True when it did."""
+        began, sender = self._audio_send_began, self._audio_sender
+        if began is None or sender is None or self._audio_send_expired or now - began <= SEND_TIMEOUT_SECONDS:
+            return False
+        self._audio_send_expired = True
+        sender.cancel()
+        return True
 
     async def send_audio_end(self) -> None:
         await self._send(self._session.send_realtime_input(audio_stream_end=True))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
+import time
 
 import pytest
 from google.genai import errors, types
@@ -21,8 +24,10 @@ from voice.gemini.events import (
     UpstreamError,
 )
 from voice.gemini.sdk import (
+    SEND_TIMEOUT_SECONDS,
     GeminiSettings,
     LiveSettings,
+    LiveUpstream,
     _upstream_error,
     events_of,
     live_config,
@@ -117,3 +122,36 @@ def test_close_codes_become_the_upstream_errors_the_bridge_acts_on(code: int, re
     error = _upstream_error(errors.APIError(code, {"error": {"message": reason}}))
     assert type(error) is kind
     assert error.code == code
+
+
+class StuckSession:
+    """A Live session whose sends never finish: the peer stopped reading."""
+
+    def __init__(self) -> None:
+        self.sends = 0
+
+    async def send_realtime_input(self, **_: object) -> None:
+        self.sends += 1
+        await asyncio.Event().wait()
+
+
+async def test_an_audio_send_stuck_past_its_time_limit_raises_an_upstream_error() -> None:
+    upstream = LiveUpstream(StuckSession(), contextlib.AsyncExitStack(), "model")
+    sending = asyncio.create_task(upstream.send_audio(b"\x00\x00" * 320))
+    await asyncio.sleep(0.01)
+    began = time.monotonic()
+    assert not upstream.expire_stalled_send(began + SEND_TIMEOUT_SECONDS / 2), "still within its time"
+    assert not sending.done()
+    assert upstream.expire_stalled_send(began + SEND_TIMEOUT_SECONDS + 0.1)
+    with pytest.raises(UpstreamError, match="timed out"):
+        await asyncio.wait_for(sending, 1)
+
+
+async def test_a_send_cancelled_by_its_owner_stays_cancelled() -> None:
+    upstream = LiveUpstream(StuckSession(), contextlib.AsyncExitStack(), "model")
+    sending = asyncio.create_task(upstream.send_audio(b"\x00\x00" * 320))
+    await asyncio.sleep(0.01)
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    assert not upstream.expire_stalled_send(time.monotonic() + SEND_TIMEOUT_SECONDS + 1), "nothing is sending"

@@ -284,7 +284,7 @@ class LiveChat:
                             item = await queue.get()
                     except TimeoutError:
                         await self._turns.settle_played()
-                        self._check_deadlines(switch_by)
+                        self._check_deadlines(upstream, switch_by)
                         continue
                 if isinstance(item, UpstreamError):
                     raise item
@@ -292,16 +292,18 @@ class LiveChat:
                     switch_by = time.monotonic() + max(0.0, item.seconds_left - SWITCH_MARGIN_SECONDS)
                     continue
                 await self._on_event(item, upstream.model)
-                self._check_deadlines(switch_by)
+                self._check_deadlines(upstream, switch_by)
         finally:
             await cancel_and_wait(pump)
 
-    def _check_deadlines(self, switch_by: float | None) -> None:
+    def _check_deadlines(self, upstream: Upstream, switch_by: float | None) -> None:
         """Raises:
         _SwitchOver: goAway's switch is due (the turn ended, or the deadline is near).
-        UpstreamError: a reply is overdue: the upstream stalled.
+        UpstreamError: a reply is overdue, or the upstream stopped taking the child's audio: it stalled.
         """
         now = time.monotonic()
+        if upstream.expire_stalled_send(now):
+            raise UpstreamError(1006, "the upstream stopped taking audio")
         if switch_by is not None and (self._turns.between_turns() or now >= switch_by):
             raise _SwitchOver()
         if self._reply_due_since is not None and now - self._reply_due_since > self._timeouts.stall_seconds:

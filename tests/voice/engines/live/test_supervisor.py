@@ -13,7 +13,15 @@ from voice.context import ConversationContext, LevelContext, Picture, Speaker, T
 from voice.conversation import Conversation
 from voice.engines.base import running
 from voice.engines.live import MAX_AUDIO_BATCH_BYTES, LiveChat
-from voice.gemini.events import AudioOut, GoAway, InputTranscript, LiveEvent, OutputTranscript, TurnComplete
+from voice.gemini.events import (
+    AudioOut,
+    GoAway,
+    InputTranscript,
+    LiveEvent,
+    OutputTranscript,
+    TurnComplete,
+    UpstreamError,
+)
 from voice.gemini.roster import ModelRoster
 
 FRAME = 640  # 20 ms of 16 kHz PCM16
@@ -53,6 +61,9 @@ class RecordingUpstream:
 
     async def seed(self, history: Sequence[Turn]) -> None:
         pass
+
+    def expire_stalled_send(self, now: float) -> bool:
+        return False  # its sends never wait
 
     async def events(self) -> AsyncIterator[LiveEvent]:
         await asyncio.Event().wait()
@@ -261,3 +272,35 @@ async def test_a_store_that_fails_behind_the_audio_fails_the_engine() -> None:
         await asyncio.wait_for(run, 5)
     assert failed.group_contains(RuntimeError, match="the database is gone")
     await chat.close()
+
+
+class StuckUpstream(ScriptedUpstream):
+    """Stops taking audio; its time limit has passed as soon as the engine checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sender: asyncio.Task[Any] | None = None
+
+    async def send_audio(self, pcm: bytes) -> None:
+        self.sender = asyncio.current_task()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise UpstreamError(1006, "sending audio timed out") from None
+
+    def expire_stalled_send(self, now: float) -> bool:
+        if self.sender is None or self.sender.done():
+            return False
+        self.sender.cancel()
+        return True
+
+
+async def test_an_upstream_that_stops_taking_audio_is_replaced_and_the_frame_goes_to_the_next() -> None:
+    stuck, healthy = StuckUpstream(), ScriptedUpstream()
+    open_upstream, opened = switching(stuck, healthy)
+    chat = live_chat(open_upstream)
+    async with running(chat):
+        await until(lambda: opened == [stuck])
+        await chat.audio(frame(1))
+        await until_sent(healthy, 1)
+    assert healthy.sent == [("audio", frame(1))], "the frame that hung is sent again, once"
