@@ -811,9 +811,11 @@ def latency_table(sweep: Sweep, direction: str) -> list[str]:
 
 def cost_table(sweep: Sweep) -> list[str]:
     lines = [
-        "| N | variant | server CPU ms per session-second | server RSS KiB per session | open → ready: median | p95 "
-        "| open → first frame at the model: median | emulator CPU | clients' CPU | clients' lag p99 | failures |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N | variant | server CPU ms per admitted session-second | server RSS KiB per admitted session "
+        "| open → ready: median | p95 "
+        "| open → first frame at the model: median | emulator CPU | clients' CPU | clients' lag p99 | refused (1013) "
+        "| failures |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients in sweep.clients:
         for variant in sweep.variants:
@@ -832,6 +834,7 @@ def cost_table(sweep: Sweep) -> list[str]:
                 f"{sweep.median(name, clients, lambda f: f.emulator_cpu_percent) or 0:.0f} %",
                 f"{sweep.median(name, clients, lambda f: f.generator_cpu_percent) or 0:.0f} %",
                 ms(sweep.median(name, clients, lambda f: f.generator_lag_p99_ms)),
+                str(sum(f.refused for f in runs)),
                 str(sum(len(f.failures) for f in runs)),
             ]
             lines.append(f"| {clients} | {name} | {' | '.join(cells)} |")
@@ -1054,7 +1057,8 @@ def progress(figures: Figures) -> str:
         f"N={figures.clients:<4} {figures.variant:<24} uplink p99 {percentile(figures.uplink_ms, 99):7.1f} ms  "
         f"downlink p99 {percentile(figures.downlink_ms, 99):7.1f} ms  "
         f"cpu {'-' if cpu is None else f'{cpu:.2f}'} ms/s  lost {figures.lost_uplink}/{figures.lost_downlink}  "
-        f"failures {len(figures.failures)}" + (f" ({figures.failures[0]})" if figures.failures else "")
+        f"refused {figures.refused}  failures {len(figures.failures)}"
+        + (f" ({figures.failures[0]})" if figures.failures else "")
     )
 
 
