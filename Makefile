@@ -70,7 +70,7 @@ protocol-js: venv
 postman: venv
 	$(BIN)/python scripts/generate_postman.py
 
-# Every benchmark, about 40 minutes; results in docs/benchmarks.md. BENCH_ARGS adds relay options, e.g.
+# Every benchmark, about 50 minutes on two cores; results in docs/benchmarks.md. BENCH_ARGS adds relay options, e.g.
 # BENCH_ARGS="--compare-ref <commit>" for before/after figures (python -m bench.relay --help).
 BENCH_ARGS ?=
 bench: venv test-system-deps
