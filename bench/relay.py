@@ -982,6 +982,28 @@ def overload_variant(cap: int) -> Variant:
     return Variant("one worker, offered too many", "service", environment=environment)
 
 
+async def measure_sweep(
+    variants: list[Variant],
+    sizes: list[int],
+    options: Options,
+    frames: np.ndarray,
+    templates: dict[Path, tuple[Path, str]],
+    workdir: Path,
+) -> Sweep:
+    """Every variant at every N, the rounds rotating the variants' order so that none always goes first."""
+    figures: list[Figures] = []
+    for round_number in range(options.rounds):
+        for clients in sizes:
+            shift = round_number % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                result = await measure(
+                    variant, clients, options.seconds, frames, templates, workdir, options.realtime_factor
+                )
+                figures.append(result)
+                print(progress(result), file=sys.stderr, flush=True)
+    return Sweep(figures, variants, sizes)
+
+
 async def run(options: Options) -> str:
     """Measure everything the options ask for; returns the Markdown report."""
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
@@ -999,17 +1021,7 @@ async def run(options: Options) -> str:
             variants.append(Variant(before, "service", checkout))
         sources = {v.source for v in variants if v.kind == "service"}
         templates = {source: await asyncio.to_thread(prepare_database, source, workdir) for source in sources}
-        figures: list[Figures] = []
-        for round_number in range(options.rounds):
-            for clients in options.clients:
-                shift = round_number % len(variants)
-                for variant in variants[shift:] + variants[:shift]:
-                    result = await measure(
-                        variant, clients, options.seconds, frames, templates, workdir, options.realtime_factor
-                    )
-                    figures.append(result)
-                    print(progress(result), file=sys.stderr, flush=True)
-        sweep = Sweep(figures, variants, options.clients)
+        sweep = await measure_sweep(variants, options.clients, options, frames, templates, workdir)
         service = variants[2]  # the service as make run starts it
         highest = max(options.clients)
         profile = ""
@@ -1019,17 +1031,9 @@ async def run(options: Options) -> str:
             )
         capacity = None
         if options.capacity:
-            capacity_figures: list[Figures] = []
-            for round_number in range(options.rounds):
-                for clients in options.capacity:
-                    shift = round_number % len(CAPACITY_VARIANTS)
-                    for variant in CAPACITY_VARIANTS[shift:] + CAPACITY_VARIANTS[:shift]:
-                        result = await measure(
-                            variant, clients, options.seconds, frames, templates, workdir, options.realtime_factor
-                        )
-                        capacity_figures.append(result)
-                        print(progress(result), file=sys.stderr, flush=True)
-            capacity = Sweep(capacity_figures, list(CAPACITY_VARIANTS), options.capacity)
+            capacity = await measure_sweep(
+                list(CAPACITY_VARIANTS), options.capacity, options, frames, templates, workdir
+            )
         overload = None
         if options.overload:
             overload = await measure(
