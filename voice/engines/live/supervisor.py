@@ -124,6 +124,7 @@ class LiveChat:
             writer = tasks.create_task(self._writes.run(), name=f"live-store:{self._session_id}")
             reason = await self._supervise()
             uplink.cancel()
+            await self._writes.drained()  # a write cut off halfway could be lost
             writer.cancel()
         fallback = await self._fall_back(reason)
         await fallback.run()
