@@ -63,10 +63,10 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Channels' entry point, reading the client's frames in this task.
 
-        Channels' own loop makes a task and an ``asyncio.wait`` for every message it passes on; for audio, 50 times
-        a second per child, that was most of the cost the consumer added. Here the client's frames are awaited
-        directly, and the rare channel-layer messages (the session ended, a picture or game state from REST) come
-        through a task of their own; both dispatch under one lock, one message at a time, as before.
+        Channels' own loop makes a task and an ``asyncio.wait`` for every message it passes on: for audio, 50 times
+        a second per child. Here the client's frames are awaited directly, and the rare channel-layer messages (the
+        session ended, a picture or game state from REST) come through a task of their own; both dispatch under
+        one lock, one message at a time, as before.
         """
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
@@ -87,15 +87,19 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             await cancel_and_wait(from_layer)
 
     async def _dispatch_from_layer(self) -> None:
-        while True:
-            message = await self.channel_receive()
-            try:
+        """Until the socket ends. A socket that can no longer hear that its session was ended or erased must not
+        stay open: if the channel layer or a handler fails, it closes with 1011 (the client reconnects)."""
+        try:
+            while True:
+                message = await self.channel_receive()
                 async with self._dispatching:
                     await self.dispatch(message)
-            except Exception:
-                logger.exception("A %s message for this socket failed", message.get("type"))
-                if self.link is not None:
-                    await self.link.close(protocol.CloseCode.INTERNAL_ERROR)
+        except Exception:
+            logger.exception("Channel-layer messages for this socket failed; closing it")
+            if self.link is not None:
+                await self.link.close(protocol.CloseCode.INTERNAL_ERROR)
+            else:
+                await self.close(code=protocol.CloseCode.INTERNAL_ERROR)
 
     async def connect(self) -> None:
         # Accept first so that refusals carry our close code; a refused handshake reaches browsers as a bare 1006.

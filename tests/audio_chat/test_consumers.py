@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from channels import consumer as consumer_module
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer
 from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from django.urls import path
@@ -477,3 +478,17 @@ async def test_a_socket_without_its_token_takes_no_place_and_the_cap_is_asked_ag
     assert load.connections == 1
     await admitted.disconnect()
     assert load.connections == 0
+
+
+async def test_a_socket_that_stops_hearing_the_channel_layer_closes_1011(monkeypatch, caplog) -> None:
+    async def broken_receive(self: InMemoryChannelLayer, channel: str) -> dict[str, Any]:
+        await asyncio.sleep(0.2)  # the socket is open by then
+        raise ConnectionError("the channel layer is gone")
+
+    monkeypatch.setattr(InMemoryChannelLayer, "receive", broken_receive)
+    ws = fake_communicator(FakeFactory())
+    await ws.connect()
+    assert (await ws.receive_json_from(timeout=REPLY_TIMEOUT))["type"] == "connection"
+    assert await ws.receive_output(timeout=REPLY_TIMEOUT) == {"type": "websocket.close", "code": 1011}
+    await ws.disconnect()
+    assert "Channel-layer messages for this socket failed" in caplog.text
