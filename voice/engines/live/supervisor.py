@@ -1,9 +1,10 @@
 """The live engine: relays a client to Gemini Live, and keeps one conversation across upstream limits and failures.
 
-Two tasks per connection: the uplink (``uplink.py``) sends the child's input to the current upstream, and the
-downlink, this module, connects (``connector.py``), relays events to the client while ``turns.py`` keeps the
-turns, switches over on ``goAway``, reconnects after failures, and hands the conversation to the fallback engine
-(text mode) when Live cannot be had.
+Three tasks per connection: the uplink (``uplink.py``) sends the child's input to the current upstream; the store
+writer (``voice/write_behind.py``) makes the writes, so that audio never waits for the database; and the downlink,
+this module, connects (``connector.py``), relays events to the client while ``turns.py`` keeps the turns, switches
+over on ``goAway``, reconnects after failures, and hands the conversation to the fallback engine (text mode) when
+Live cannot be had.
 """
 
 from __future__ import annotations
