@@ -301,7 +301,7 @@ MAX_CONNECTIONS_PER_SESSION: int = env.int("MAX_CONNECTIONS_PER_SESSION", defaul
 # Back-pressure (voice/load.py): a worker whose event loop runs this late (95th percentile over 2 s; 0: never) or
 # that holds this many WebSockets (0: no cap) refuses new ones with close 1013, and /api/health/ answers 503 once
 # every worker on the machine does. Refused clients are told to retry after OVERLOAD_RETRY_SECONDS.
-OVERLOAD_LAG_MS: float = env.float("OVERLOAD_LAG_MS", default=50.0)
+OVERLOAD_LAG_MS: float = env.float("OVERLOAD_LAG_MS", default=0.0)
 MAX_CONNECTIONS_PER_WORKER: int = env.int("MAX_CONNECTIONS_PER_WORKER", default=0)
 OVERLOAD_RETRY_SECONDS: int = env.int("OVERLOAD_RETRY_SECONDS", default=5)
 DAILY_SPEAKING_MINUTES: int = env.int("DAILY_SPEAKING_MINUTES", default=30)

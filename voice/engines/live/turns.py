@@ -77,6 +77,8 @@ class TurnRecorder:
         await self.store_unfinished()
         self.turn = LiveTurn(child=[text], typed=True, child_stored=True, due_since=time.monotonic())
         self._writes.submit(functools.partial(self._conversation.store_child_turn, text, spoken=False))
+        # Stored before it goes up (no audio waits here): a worker killed while answering loses no typed question.
+        await self._writes.drained()
 
     async def child_heard(self, text: str) -> None:
         """More of the child's transcript; speaking after the helper's words starts a new turn."""

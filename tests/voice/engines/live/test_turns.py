@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -135,8 +136,17 @@ async def test_a_new_reply_completes_the_held_one_first(recorder) -> None:
     assert await recorder.helper_rows() == [("One two three four five", False)]
 
 
+async def test_a_typed_turn_is_stored_before_it_goes_up(recorder) -> None:
+    writer = asyncio.create_task(recorder.writes.run())
+    await asyncio.wait_for(recorder.turns.typed("where is the key?"), 1)
+    writer.cancel()
+    assert [(speaker, text) for speaker, text, *_ in recorder.store.turns] == [(Speaker.CHILD, "where is the key?")]
+
+
 async def test_a_typed_turns_text_does_not_wait_for_its_voice(recorder) -> None:
+    writer = asyncio.create_task(recorder.writes.run())
     await recorder.turns.typed("where is the key?")
+    writer.cancel()
     await recorder.reply(WORDS)
     await recorder.turns.finish("model")
     assert recorder.sent[-1] == {"type": "response", "content": "One two three four five"}
