@@ -87,19 +87,21 @@ class AudioChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
             await cancel_and_wait(from_layer)
 
     async def _dispatch_from_layer(self) -> None:
-        """Until the socket ends. A socket that can no longer hear that its session was ended or erased must not
-        stay open: if the channel layer or a handler fails, it closes with 1011 (the client reconnects)."""
-        try:
-            while True:
+        """Until the socket ends. A handler that fails closes the socket with 1011; a channel layer that fails to
+        deliver is logged with its traceback (Redis's layer can raise while a socket's channel is being dropped)."""
+        while True:
+            try:
                 message = await self.channel_receive()
+            except Exception:
+                logger.exception("Channel-layer messages for this socket stopped")
+                return
+            try:
                 async with self._dispatching:
                     await self.dispatch(message)
-        except Exception:
-            logger.exception("Channel-layer messages for this socket failed; closing it")
-            if self.link is not None:
-                await self.link.close(protocol.CloseCode.INTERNAL_ERROR)
-            else:
-                await self.close(code=protocol.CloseCode.INTERNAL_ERROR)
+            except Exception:
+                logger.exception("A %s message for this socket failed", message.get("type"))
+                if self.link is not None:
+                    await self.link.close(protocol.CloseCode.INTERNAL_ERROR)
 
     async def connect(self) -> None:
         # Accept first so that refusals carry our close code; a refused handshake reaches browsers as a bare 1006.
