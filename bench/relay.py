@@ -315,10 +315,8 @@ def service_environment(database: Path, emulator: dict[str, str]) -> dict[str, s
     }
 
 
-def prepare_database(source: Path, workdir: Path) -> tuple[Path, str]:
-    """A migrated SQLite database with the demo levels and an API key, copied for every service run."""
-    database = workdir / f"template-{source.name}.sqlite3"
-    env = service_environment(database, {})
+def migrate_with_demo_levels(source: Path, env: dict[str, str]) -> str:
+    """Migrate the database ``env`` names, load the demo levels, and return a new API key."""
 
     def manage(*command: str) -> str:
         result = subprocess.run(
@@ -328,7 +326,14 @@ def prepare_database(source: Path, workdir: Path) -> tuple[Path, str]:
 
     manage("migrate", "--noinput", "-v0")
     manage("load_demo_levels")
-    return database, manage("create_api_key", "relay benchmark")
+    return manage("create_api_key", "relay benchmark")
+
+
+def prepare_database(source: Path, workdir: Path) -> tuple[Path, str]:
+    """A migrated SQLite database with the demo levels and an API key, copied for every service run."""
+    database = workdir / f"template-{source.name}.sqlite3"
+    env = service_environment(database, {})
+    return database, migrate_with_demo_levels(source, env)
 
 
 def create_sessions(base: str, api_key: str, count: int, codec: str = "pcm") -> list[str]:
@@ -352,16 +357,7 @@ def shared_database(source: Path, emulator: dict[str, str], workdir: Path) -> tu
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     settings = {"DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "REDIS_URL": BENCH_REDIS_URL}
     env = {**service_environment(workdir / "unused.sqlite3", emulator), **settings}
-
-    def manage(*command: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=source, env=env, check=True, capture_output=True, text=True
-        )
-        return result.stdout.strip()
-
-    manage("migrate", "--noinput", "-v0")
-    manage("load_demo_levels")
-    return settings, manage("create_api_key", "relay benchmark")
+    return settings, migrate_with_demo_levels(source, env)
 
 
 def drop_shared_database(settings: dict[str, str]) -> None:
